@@ -1,0 +1,17 @@
+# Writes OUT, a C file holding each file of FILES (a ;-list, in order) as a
+# string: fa_schema[i] is the migration from user_version i to i + 1.
+set(body "/* Generated from schema/*.sql by cmake/embed_schema.cmake. Do not edit. */\n")
+string(APPEND body "#include <stddef.h>\n\nconst char *const fa_schema[] = {\n")
+set(count 0)
+foreach(f IN LISTS FILES)
+  file(READ "${f}" sql)
+  string(REPLACE "\\" "\\\\" sql "${sql}")
+  string(REPLACE "\"" "\\\"" sql "${sql}")
+  string(REPLACE "\n" "\\n\"\n    \"" sql "${sql}")
+  get_filename_component(name "${f}" NAME)
+  string(APPEND body "    /* ${name} */\n    \"${sql}\",\n")
+  math(EXPR count "${count} + 1")
+endforeach()
+string(APPEND body "};\nconst size_t fa_schema_count = ${count};\n")
+file(WRITE "${OUT}.tmp" "${body}")
+file(COPY_FILE "${OUT}.tmp" "${OUT}" ONLY_IF_DIFFERENT)
