@@ -1,1 +1,1202 @@
-/* placeholder */
+/*
+ * flow.c - the flow table and its TCP endpoint state machine.
+ *
+ * Semantics follow Zeek's connection tracking, so that a conn.log exported
+ * from flowaudit reads like one Zeek wrote for the same trace:
+ *   - a TCP flow's two endpoints move through Zeek's endpoint states
+ *     (INACTIVE, SYN_SENT, SYN_ACK_SENT, PARTIAL, ESTABLISHED, CLOSED,
+ *     RESET) and conn_state is derived from the pair at the end;
+ *   - history letters are recorded as Zeek records them: S H A D F R I Q
+ *     (and the scaled T and W) upper case for the originator, '^' when the
+ *     roles were swapped;
+ *   - the originator is the sender of the first packet, except that a flow
+ *     whose first packet is not a bare SYN and comes from a likely server
+ *     port is flipped (docs/flows.md lists the rule and the ports);
+ *   - payload bytes of TCP come from sequence numbers, not from summing
+ *     segments, so retransmissions are not counted twice.
+ *
+ * Memory: every flow is on exactly one inactivity list (by protocol, or the
+ * closing list once it has finished), ordered by last activity, so the
+ * head of each list is the next to time out and the oldest head is the
+ * flow idle longest.  TCP attempts are also on a FIFO ordered by their
+ * first SYN, for Zeek's fixed attempt timeout.  A table at max_flows evicts
+ * the flow idle longest before creating a new one.
+ */
+#include "flow.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+enum ep_state {
+    EP_INACTIVE,
+    EP_SYN_SENT,
+    EP_SYN_ACK_SENT,
+    EP_PARTIAL,
+    EP_ESTABLISHED,
+    EP_CLOSED,
+    EP_RESET
+};
+
+/* History letters recorded at most once per direction (or once per
+ * distinct sequence number), as bits of endpoint.hist_seen. */
+enum {
+    H_SYN = 1 << 0,
+    H_SYNACK = 1 << 1,
+    H_ACK = 1 << 2,
+    H_DATA = 1 << 3,
+    H_FIN = 1 << 4,
+    H_RST = 1 << 5,
+    H_INCONSISTENT = 1 << 6,
+    H_MULTI = 1 << 7
+};
+
+/* Zeek ignores SYN and RST sequence numbers this far from what it expects. */
+#define TOO_LARGE_SEQ_DELTA 1048576
+
+struct endpoint {
+    uint8_t state, prev_state;
+    uint8_t did_close;
+    uint8_t hist_seen;
+    uint32_t start_seq, last_seq, ack_seq; /* 32-bit sequence space */
+    int64_t last_rel, ack_rel;             /* the same, unwrapped, relative to start_seq */
+    uint32_t hist_last_syn, hist_last_fin, hist_last_rst;
+    uint32_t fin_cnt;
+    uint32_t rxmit_cnt, rxmit_next;       /* 'T' at 1, 10, 100... */
+    uint32_t zero_win_cnt, zero_win_next; /* 'W' likewise */
+    uint64_t pkts, ip_bytes, payload_bytes;
+};
+
+enum flow_list { L_TCP, L_UDP, L_ICMP, L_OTHER, L_CLOSING, L_COUNT };
+
+struct flow {
+    struct flow *hnext;         /* hash chain */
+    struct flow *prev, *next;   /* inactivity list */
+    struct flow *aprev, *anext; /* attempt FIFO */
+    uint8_t list;               /* enum flow_list */
+    uint8_t in_attempts;
+    uint8_t dirty; /* changed since the last checkpoint */
+    uint8_t proto, ip_version;
+    uint8_t hist_len;
+    uint64_t hash;
+    uint64_t seq;
+    struct fa_addr orig_h, resp_h;
+    uint16_t orig_p, resp_p;
+    int64_t first_ns, last_ns;
+    int64_t attempt_deadline_ns;
+    int64_t syn_ns, synack_ns, ack_ns;
+    uint32_t syn_count;
+    struct endpoint orig, resp;
+    char history[FA_HISTORY_MAX + 1];
+    uint8_t has_icmp_error, icmp_error_type, icmp_error_code, icmp_error_v6;
+    struct fa_addr icmp_error_from;
+};
+
+struct list {
+    struct flow *head, *tail;
+};
+
+/* Ports of the first fragment of a datagram, for its later fragments.
+ * A direct-mapped cache: a collision forgets the older datagram, whose
+ * remaining fragments are then counted as orphans. */
+#define FRAG_SLOTS 4096
+#define FRAG_LIFETIME_NS (30LL * 1000000000LL)
+struct frag_slot {
+    struct fa_addr src, dst;
+    uint32_t id;
+    uint8_t proto, used;
+    uint16_t sport, dport;
+    int64_t ts_ns;
+};
+
+struct fa_flow_table {
+    struct fa_flow_config cfg;
+    fa_flow_sink sink;
+    void *sink_ctx;
+    struct flow **buckets;
+    uint64_t nbuckets; /* power of two */
+    struct list lists[L_COUNT];
+    struct flow *attempt_head, *attempt_tail;
+    struct flow *free_flows;
+    int64_t now_ns;
+    struct fa_flow_stats stats;
+    struct frag_slot frags[FRAG_SLOTS];
+};
+
+/* ------------------------------------------------------------------ */
+/* Ports that make the sender of a first packet look like the server.
+ * Zeek's default analyzers register these; flowaudit adds the ports of
+ * the platform it audits (database, platform services, message queue). */
+
+static const uint16_t likely_tcp_ports[] = {
+    21,   22,   25,   53,   80,   81,   88,   110,  135,   139,   143,   389,   443,  445,
+    502,  563,  585,  587,  614,  631,  636,  750,  989,   990,   992,   993,   995,  1080,
+    1433, 1521, 1883, 2811, 3128, 3268, 3306, 3389, 5222,  5223,  5269,  5432,  5671, 5672,
+    6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 12000, 12001, 12002, 12102, 20000};
+static const uint16_t likely_udp_ports[] = {
+    53,   67,   68,   69,   88,   123,  137,  138,  161,  162,  443,  500,  514,  750,
+    1434, 1812, 2123, 2152, 3389, 3544, 4500, 4789, 5060, 5072, 5353, 5355, 6081, 20000};
+
+static int port_in(const uint16_t *ports, size_t n, uint16_t p)
+{
+    for (size_t i = 0; i < n; i++)
+        if (ports[i] == p)
+            return 1;
+    return 0;
+}
+
+static int likely_server_port(uint8_t proto, uint16_t port)
+{
+    if (proto == FA_PROTO_TCP)
+        return port_in(likely_tcp_ports, sizeof likely_tcp_ports / sizeof *likely_tcp_ports, port);
+    return port_in(likely_udp_ports, sizeof likely_udp_ports / sizeof *likely_udp_ports, port);
+}
+
+/* ------------------------------------------------------------------ */
+/* ICMP: Zeek keys a flow on the message type and its counterpart, so an
+ * echo request and its reply meet in one flow, while one-way messages
+ * (errors) carry their code where the counterpart would be. */
+
+static uint16_t icmp4_counterpart(uint8_t type, uint8_t code)
+{
+    switch (type) {
+    case 8:
+        return 0;
+    case 0:
+        return 8;
+    case 13:
+        return 14;
+    case 14:
+        return 13;
+    case 15:
+        return 16;
+    case 16:
+        return 15;
+    case 10:
+        return 9;
+    case 9:
+        return 10;
+    case 17:
+        return 18;
+    case 18:
+        return 17;
+    default:
+        return code;
+    }
+}
+
+static uint16_t icmp6_counterpart(uint8_t type, uint8_t code)
+{
+    switch (type) {
+    case 128:
+        return 129;
+    case 129:
+        return 128;
+    case 133:
+        return 134;
+    case 134:
+        return 133;
+    case 135:
+        return 136;
+    case 136:
+        return 135;
+    case 130:
+        return 131;
+    case 131:
+        return 130;
+    case 139:
+        return 140;
+    case 140:
+        return 139;
+    case 144:
+        return 145;
+    case 145:
+        return 144;
+    default:
+        return code;
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* Keys and hashing.  A flow is found from either direction, so the hash
+ * combines the two (address, port) ends commutatively. */
+
+struct key {
+    uint8_t proto;
+    const struct fa_addr *src, *dst;
+    uint16_t sport, dport;
+};
+
+static uint64_t mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+static uint64_t end_hash(const struct fa_addr *a, uint16_t port)
+{
+    uint64_t lo, hi;
+    memcpy(&lo, a->b, 8);
+    memcpy(&hi, a->b + 8, 8);
+    return mix64(lo ^ mix64(hi ^ ((uint64_t)port << 17)));
+}
+
+static uint64_t key_hash(const struct key *k)
+{
+    return mix64(end_hash(k->src, k->sport) + end_hash(k->dst, k->dport) + k->proto);
+}
+
+static int addr_eq(const struct fa_addr *a, const struct fa_addr *b)
+{
+    return memcmp(a->b, b->b, 16) == 0;
+}
+
+/* 1 when the key names f with src as originator, -1 with src as
+ * responder, 0 when it is another flow. */
+static int key_match(const struct flow *f, const struct key *k)
+{
+    if (f->proto != k->proto)
+        return 0;
+    if (f->orig_p == k->sport && f->resp_p == k->dport && addr_eq(&f->orig_h, k->src) &&
+        addr_eq(&f->resp_h, k->dst))
+        return 1;
+    if (f->orig_p == k->dport && f->resp_p == k->sport && addr_eq(&f->orig_h, k->dst) &&
+        addr_eq(&f->resp_h, k->src))
+        return -1;
+    return 0;
+}
+
+static struct flow *lookup(struct fa_flow_table *t, const struct key *k, uint64_t h, int *dir)
+{
+    for (struct flow *f = t->buckets[h & (t->nbuckets - 1)]; f; f = f->hnext) {
+        if (f->hash != h)
+            continue;
+        int m = key_match(f, k);
+        if (m) {
+            *dir = m;
+            return f;
+        }
+    }
+    return NULL;
+}
+
+static void hash_insert(struct fa_flow_table *t, struct flow *f)
+{
+    struct flow **b = &t->buckets[f->hash & (t->nbuckets - 1)];
+    f->hnext = *b;
+    *b = f;
+}
+
+static void hash_remove(struct fa_flow_table *t, struct flow *f)
+{
+    struct flow **p = &t->buckets[f->hash & (t->nbuckets - 1)];
+    while (*p != f)
+        p = &(*p)->hnext;
+    *p = f->hnext;
+}
+
+/* Doubles the bucket array; a failed allocation keeps the old one, which
+ * still works, only with longer chains. */
+static void grow_buckets(struct fa_flow_table *t)
+{
+    uint64_t n = t->nbuckets * 2;
+    struct flow **nb = calloc(n, sizeof *nb);
+    if (!nb)
+        return;
+    for (uint64_t i = 0; i < t->nbuckets; i++) {
+        struct flow *f = t->buckets[i];
+        while (f) {
+            struct flow *next = f->hnext;
+            f->hnext = nb[f->hash & (n - 1)];
+            nb[f->hash & (n - 1)] = f;
+            f = next;
+        }
+    }
+    free(t->buckets);
+    t->buckets = nb;
+    t->nbuckets = n;
+}
+
+/* ------------------------------------------------------------------ */
+/* Inactivity lists and the attempt FIFO. */
+
+static void list_unlink(struct fa_flow_table *t, struct flow *f)
+{
+    struct list *l = &t->lists[f->list];
+    if (f->prev)
+        f->prev->next = f->next;
+    else
+        l->head = f->next;
+    if (f->next)
+        f->next->prev = f->prev;
+    else
+        l->tail = f->prev;
+    f->prev = f->next = NULL;
+}
+
+static void list_append(struct fa_flow_table *t, struct flow *f, enum flow_list which)
+{
+    struct list *l = &t->lists[which];
+    f->list = (uint8_t)which;
+    f->next = NULL;
+    f->prev = l->tail;
+    if (l->tail)
+        l->tail->next = f;
+    else
+        l->head = f;
+    l->tail = f;
+}
+
+/* Moves f to the tail of the list it belongs on now. */
+static void list_touch(struct fa_flow_table *t, struct flow *f, enum flow_list which)
+{
+    if (t->lists[f->list].tail == f && f->list == which)
+        return;
+    list_unlink(t, f);
+    list_append(t, f, which);
+}
+
+static int64_t list_timeout(const struct fa_flow_table *t, enum flow_list which)
+{
+    switch (which) {
+    case L_TCP:
+        return t->cfg.tcp_timeout_ns;
+    case L_UDP:
+        return t->cfg.udp_timeout_ns;
+    case L_ICMP:
+        return t->cfg.icmp_timeout_ns;
+    case L_OTHER:
+        return t->cfg.other_timeout_ns;
+    default:
+        return t->cfg.close_linger_ns;
+    }
+}
+
+static enum flow_list base_list(uint8_t proto)
+{
+    switch (proto) {
+    case FA_PROTO_TCP:
+        return L_TCP;
+    case FA_PROTO_UDP:
+        return L_UDP;
+    case FA_PROTO_ICMP:
+    case FA_PROTO_ICMPV6:
+        return L_ICMP;
+    default:
+        return L_OTHER;
+    }
+}
+
+static void attempts_append(struct fa_flow_table *t, struct flow *f)
+{
+    f->in_attempts = 1;
+    f->anext = NULL;
+    f->aprev = t->attempt_tail;
+    if (t->attempt_tail)
+        t->attempt_tail->anext = f;
+    else
+        t->attempt_head = f;
+    t->attempt_tail = f;
+}
+
+static void attempts_remove(struct fa_flow_table *t, struct flow *f)
+{
+    if (f->aprev)
+        f->aprev->anext = f->anext;
+    else
+        t->attempt_head = f->anext;
+    if (f->anext)
+        f->anext->aprev = f->aprev;
+    else
+        t->attempt_tail = f->aprev;
+    f->aprev = f->anext = NULL;
+    f->in_attempts = 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* History. */
+
+static void add_history(struct flow *f, char c)
+{
+    if (f->hist_len < FA_HISTORY_MAX) {
+        f->history[f->hist_len++] = c;
+        f->history[f->hist_len] = '\0';
+    }
+}
+
+static char dir_letter(int is_orig, char c)
+{
+    return is_orig ? c : (char)(c - 'A' + 'a');
+}
+
+/* Records c the first time the bit is seen; returns 1 when it was seen
+ * before (Zeek's CheckHistory). */
+static int check_history(struct flow *f, struct endpoint *e, int is_orig, uint8_t bit, char c)
+{
+    if (e->hist_seen & bit)
+        return 1;
+    e->hist_seen |= bit;
+    add_history(f, dir_letter(is_orig, c));
+    return 0;
+}
+
+/* Letters that repeat on a logarithmic scale: at the 1st, 10th, 100th... */
+static void scaled_history(struct flow *f, uint32_t *cnt, uint32_t *next, int is_orig, char c)
+{
+    ++*cnt;
+    if (*next == 0)
+        *next = 1;
+    if (*cnt == *next) {
+        add_history(f, dir_letter(is_orig, c));
+        *next *= 10;
+    }
+}
+
+static void tcp_history(struct flow *f, struct endpoint *e, int is_orig, const struct fa_packet *p)
+{
+    uint8_t fl = p->tcp_flags;
+    int syn = !!(fl & FA_TCP_SYN), fin = !!(fl & FA_TCP_FIN), rst = !!(fl & FA_TCP_RST);
+    int bits = syn + fin + rst;
+
+    if (bits > 1) {
+        if (fin && rst)
+            check_history(f, e, is_orig, H_INCONSISTENT, 'I');
+        else
+            check_history(f, e, is_orig, H_MULTI, 'Q');
+    } else if (bits == 1) {
+        if (syn) {
+            int ack = !!(fl & FA_TCP_ACK);
+            if (check_history(f, e, is_orig, ack ? H_SYNACK : H_SYN, ack ? 'H' : 'S') &&
+                p->tcp_seq != e->hist_last_syn)
+                add_history(f, dir_letter(is_orig, ack ? 'H' : 'S'));
+            e->hist_last_syn = p->tcp_seq;
+        }
+        if (fin) {
+            /* A FIN's sequence number is at the end of its data. */
+            uint32_t end = p->tcp_seq + p->payload_len;
+            if (check_history(f, e, is_orig, H_FIN, 'F') && end != e->hist_last_fin)
+                add_history(f, dir_letter(is_orig, 'F'));
+            e->hist_last_fin = end;
+        }
+        if (rst) {
+            if (check_history(f, e, is_orig, H_RST, 'R') && p->tcp_seq != e->hist_last_rst)
+                add_history(f, dir_letter(is_orig, 'R'));
+            e->hist_last_rst = p->tcp_seq;
+        }
+    } else if (p->payload_len) {
+        check_history(f, e, is_orig, H_DATA, 'D');
+    } else if (fl & FA_TCP_ACK) {
+        check_history(f, e, is_orig, H_ACK, 'A');
+    }
+}
+
+/* ------------------------------------------------------------------ */
+/* TCP endpoint state machine, after Zeek's TCPSessionAdapter. */
+
+static void set_state(struct endpoint *e, uint8_t s)
+{
+    e->prev_state = e->state;
+    e->state = s;
+}
+
+static void init_seq(struct endpoint *e, uint32_t start, uint32_t last)
+{
+    e->start_seq = start;
+    e->ack_seq = start;
+    e->ack_rel = 0;
+    e->last_seq = last;
+    e->last_rel = (int32_t)(last - start);
+}
+
+/* Sets up sequence numbering on an endpoint's first packet, or again when
+ * a SYN restarts it. */
+static void init_endpoint(struct endpoint *e, uint8_t fl, uint32_t seq, uint32_t seq_end)
+{
+    int syn = fl & FA_TCP_SYN;
+    switch (e->state) {
+    case EP_INACTIVE:
+        if (syn)
+            init_seq(e, seq, seq_end);
+        else /* as though a SYN had been seen, so numbering stays consistent */
+            init_seq(e, seq - 1, seq);
+        break;
+    case EP_SYN_SENT:
+    case EP_SYN_ACK_SENT:
+        if (syn && seq != e->start_seq)
+            init_seq(e, seq, seq_end);
+        break;
+    case EP_ESTABLISHED:
+    case EP_PARTIAL:
+        if (syn)
+            init_seq(e, seq, seq_end);
+        break;
+    case EP_RESET:
+        if (syn && e->prev_state == EP_INACTIVE)
+            init_seq(e, seq, seq_end);
+        break;
+    default:
+        break;
+    }
+}
+
+static void update_last_seq(struct flow *f, struct endpoint *e, int is_orig, uint32_t seq_end,
+                            uint8_t fl, uint32_t len)
+{
+    int32_t delta = (int32_t)(seq_end - e->last_seq);
+    if ((fl & (FA_TCP_SYN | FA_TCP_RST)) &&
+        (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA))
+        return; /* not trusted */
+    if (((fl & FA_TCP_FIN) && e->last_seq == e->start_seq + 1) || delta > 0) {
+        e->last_rel += delta;
+        e->last_seq = seq_end;
+    } else if (len > 0) {
+        scaled_history(f, &e->rxmit_cnt, &e->rxmit_next, is_orig, 'T');
+    }
+}
+
+static void update_ack_seq(struct endpoint *peer, uint32_t ack, uint8_t fl)
+{
+    int32_t delta = (int32_t)(ack - peer->ack_seq);
+    /* An RST's acknowledgment number can be bogus. */
+    if ((fl & FA_TCP_ACK) && delta > 0 && !(fl & FA_TCP_RST)) {
+        peer->ack_rel += delta;
+        peer->ack_seq = ack;
+    }
+}
+
+static void update_window(struct flow *f, struct endpoint *e, struct endpoint *peer, int is_orig,
+                          const struct fa_packet *p)
+{
+    /* A zero window is news unless it comes with or after a reset, or
+     * after the peer has closed. */
+    if (p->tcp_window == 0 && !(p->tcp_flags & FA_TCP_RST) && peer->state != EP_CLOSED &&
+        e->state != EP_RESET)
+        scaled_history(f, &e->zero_win_cnt, &e->zero_win_next, is_orig, 'W');
+}
+
+static void swap_roles(struct flow *f)
+{
+    struct endpoint e = f->orig;
+    f->orig = f->resp;
+    f->resp = e;
+    struct fa_addr a = f->orig_h;
+    f->orig_h = f->resp_h;
+    f->resp_h = a;
+    uint16_t port = f->orig_p;
+    f->orig_p = f->resp_p;
+    f->resp_p = port;
+    add_history(f, '^');
+}
+
+static void close_endpoint(struct endpoint *e, uint8_t state)
+{
+    set_state(e, state);
+    e->did_close = 1;
+}
+
+/* One step of the endpoint state machine.  May swap the flow's roles; the
+ * caller re-reads which endpoint is which afterwards. */
+static void tcp_state_machine(struct flow *f, int *is_orig, const struct fa_packet *p)
+{
+    struct endpoint *e = *is_orig ? &f->orig : &f->resp;
+    struct endpoint *peer = *is_orig ? &f->resp : &f->orig;
+    uint8_t fl = p->tcp_flags;
+    int syn = fl & FA_TCP_SYN, ack = fl & FA_TCP_ACK, fin = fl & FA_TCP_FIN, rst = fl & FA_TCP_RST;
+
+    switch (e->state) {
+    case EP_INACTIVE:
+        if (syn) {
+            if (*is_orig) {
+                set_state(e, ack ? EP_SYN_ACK_SENT : EP_SYN_SENT);
+            } else {
+                if (!ack && peer->state == EP_SYN_ACK_SENT) {
+                    /* SYN and SYN-ACK seen in the wrong order: the SYN's
+                     * sender is the real originator. */
+                    swap_roles(f);
+                    *is_orig = 1;
+                    e = &f->orig;
+                    peer = &f->resp;
+                    set_state(peer, EP_ESTABLISHED);
+                }
+                if (peer->state == EP_SYN_SENT)
+                    set_state(peer, EP_ESTABLISHED);
+                set_state(e, EP_ESTABLISHED);
+            }
+        }
+        if (fin)
+            close_endpoint(e, EP_CLOSED);
+        if (rst)
+            close_endpoint(e, EP_RESET);
+        if (e->state == EP_INACTIVE) {
+            if (!*is_orig && p->payload_len == 0 && f->orig.state == EP_SYN_SENT) {
+                /* an ACK of the SYN before the SYN-ACK: not a partial flow */
+            } else if (ack && peer->state == EP_ESTABLISHED) {
+                /* the SYN was missed but the SYN-ACK was not */
+                set_state(e, EP_ESTABLISHED);
+            } else if (!*is_orig && ack && peer->state == EP_SYN_ACK_SENT) {
+                /* The flow began with a SYN-ACK and now the other side
+                 * acknowledges it: a scan would not, so the SYN-ACK's
+                 * sender is the responder. */
+                swap_roles(f);
+                *is_orig = 1;
+                e = &f->orig;
+                peer = &f->resp;
+                set_state(peer, EP_ESTABLISHED);
+                set_state(e, EP_ESTABLISHED);
+            } else {
+                set_state(e, EP_PARTIAL);
+            }
+        }
+        break;
+
+    case EP_SYN_SENT:
+    case EP_SYN_ACK_SENT:
+        if (fin)
+            close_endpoint(e, EP_CLOSED);
+        if (rst)
+            close_endpoint(e, EP_RESET);
+        break;
+
+    case EP_PARTIAL:
+    case EP_ESTABLISHED:
+        if (syn && e->state == EP_PARTIAL && peer->state == EP_INACTIVE && !ack)
+            set_state(e, EP_SYN_SENT);
+        if (fin && !rst) {
+            close_endpoint(e, EP_CLOSED);
+            /* A FIN then a RST from the peer was a normal close after all. */
+            if (peer->state == EP_RESET && peer->prev_state == EP_CLOSED)
+                set_state(peer, EP_CLOSED);
+        }
+        if (rst)
+            close_endpoint(e, EP_RESET);
+        break;
+
+    case EP_CLOSED:
+        /* After a FIN exchange a RST changes nothing. */
+        if (rst && peer->state != EP_CLOSED)
+            close_endpoint(e, EP_RESET);
+        break;
+
+    case EP_RESET:
+    default:
+        break;
+    }
+}
+
+/* Zeek's IsReuse: does this SYN start a new connection on the 5-tuple? */
+static int tcp_is_reuse(const struct flow *f, const struct fa_packet *p)
+{
+    uint8_t fl = p->tcp_flags;
+    const struct endpoint *conn_orig = &f->orig;
+
+    if (!(fl & FA_TCP_SYN))
+        return 0;
+    if (fl & FA_TCP_ACK) {
+        if (f->orig.state != EP_INACTIVE)
+            return 0;
+        conn_orig = &f->resp;
+    }
+    if (!(f->orig.did_close || f->resp.did_close)) {
+        if (p->tcp_seq == conn_orig->start_seq)
+            return 0;
+        if (!(fl & FA_TCP_ACK) && conn_orig->state == EP_SYN_ACK_SENT &&
+            f->resp.state == EP_INACTIVE && p->tcp_seq == f->resp.start_seq)
+            return 0;
+    }
+    return 1;
+}
+
+static int tcp_attempting(const struct flow *f)
+{
+    return (f->orig.state == EP_SYN_SENT || f->orig.state == EP_SYN_ACK_SENT) &&
+           f->resp.state == EP_INACTIVE;
+}
+
+/* Zeek expires a flow that has closed in some way after it has been quiet
+ * for the linger time. */
+static int tcp_finished(const struct flow *f)
+{
+    const struct endpoint *o = &f->orig, *r = &f->resp;
+    if (!o->did_close && !r->did_close)
+        return 0;
+    return (o->did_close && r->did_close) || o->state == EP_RESET || r->state == EP_RESET ||
+           o->state == EP_INACTIVE || r->state == EP_INACTIVE;
+}
+
+static void tcp_timing(struct flow *f, int is_orig, const struct fa_packet *p, int64_t ts)
+{
+    uint8_t fl = p->tcp_flags & (FA_TCP_SYN | FA_TCP_ACK | FA_TCP_RST | FA_TCP_FIN);
+    if (is_orig && fl == FA_TCP_SYN) {
+        f->syn_count++;
+        if (f->synack_ns < 0)
+            f->syn_ns = ts; /* the SYN that was answered is the last one before the answer */
+    } else if (!is_orig && fl == (FA_TCP_SYN | FA_TCP_ACK)) {
+        if (f->synack_ns < 0 && f->syn_ns >= 0)
+            f->synack_ns = ts;
+    } else if (is_orig && (fl & FA_TCP_ACK) && !(fl & FA_TCP_SYN)) {
+        if (f->ack_ns < 0 && f->synack_ns >= 0)
+            f->ack_ns = ts;
+    }
+}
+
+static void tcp_packet(struct fa_flow_table *t, struct flow *f, int is_orig,
+                       const struct fa_packet *p, int64_t ts)
+{
+    struct endpoint *e = is_orig ? &f->orig : &f->resp;
+    struct endpoint *peer = is_orig ? &f->resp : &f->orig;
+    uint8_t fl = p->tcp_flags;
+    uint32_t seq_end = p->tcp_seq + p->payload_len + !!(fl & FA_TCP_SYN) + !!(fl & FA_TCP_FIN);
+
+    tcp_timing(f, is_orig, p, ts);
+    init_endpoint(e, fl, p->tcp_seq, seq_end);
+    update_window(f, e, peer, is_orig, p);
+    if (fl & FA_TCP_FIN)
+        e->fin_cnt++;
+    update_last_seq(f, e, is_orig, seq_end, fl, p->payload_len);
+
+    int was_inactive_orig = f->orig.state == EP_INACTIVE;
+    tcp_state_machine(f, &is_orig, p);
+    e = is_orig ? &f->orig : &f->resp;
+    peer = is_orig ? &f->resp : &f->orig;
+
+    update_ack_seq(peer, p->tcp_ack, fl);
+    tcp_history(f, e, is_orig, p);
+
+    if (was_inactive_orig && tcp_attempting(f) && !f->in_attempts) {
+        f->attempt_deadline_ns = ts + t->cfg.attempt_timeout_ns;
+        attempts_append(t, f);
+    }
+}
+
+static uint64_t tcp_size(const struct endpoint *e)
+{
+    int64_t size = e->last_rel > e->ack_rel ? e->last_rel : e->ack_rel;
+    if (size > 0)
+        --size; /* the SYN's sequence number */
+    if (e->fin_cnt > 0 && size > 0)
+        --size;
+    return size > 0 ? (uint64_t)size : 0;
+}
+
+static const char *tcp_conn_state(const struct flow *f)
+{
+    const struct endpoint *o = &f->orig, *r = &f->resp;
+    int o_inactive = o->state == EP_INACTIVE || o->state == EP_PARTIAL;
+    int r_inactive = r->state == EP_INACTIVE || r->state == EP_PARTIAL;
+
+    if (r->state == EP_RESET) {
+        if (o->state == EP_SYN_SENT || o->state == EP_SYN_ACK_SENT ||
+            (o->state == EP_RESET && tcp_size(o) == 0 && tcp_size(r) == 0))
+            return "REJ";
+        return o_inactive ? "RSTRH" : "RSTR";
+    }
+    if (o->state == EP_RESET) {
+        if (r_inactive) {
+            /* Zeek: history ^?S[^HAFGIQ]*R */
+            const char *h = f->history;
+            if (*h == '^')
+                h++;
+            if (*h == 'S') {
+                h++;
+                while (*h && !strchr("HAFGIQR", *h))
+                    h++;
+                if (*h == 'R')
+                    return "RSTOS0";
+            }
+            return "OTH";
+        }
+        return "RSTO";
+    }
+    if (r->state == EP_CLOSED && o->state == EP_CLOSED)
+        return "SF";
+    if (o->state == EP_CLOSED)
+        return r_inactive ? "SH" : "S2";
+    if (r->state == EP_CLOSED)
+        return o_inactive ? "SHR" : "S3";
+    if (o->state == EP_SYN_SENT && r->state == EP_INACTIVE)
+        return "S0";
+    if (o->state == EP_ESTABLISHED && r->state == EP_ESTABLISHED)
+        return "S1";
+    return "OTH";
+}
+
+static const char *udp_conn_state(const struct flow *f)
+{
+    if (f->orig.pkts)
+        return f->resp.pkts ? "SF" : "S0";
+    return f->resp.pkts ? "SHR" : "OTH";
+}
+
+/* ------------------------------------------------------------------ */
+/* Records. */
+
+static void make_record(const struct flow *f, enum fa_flow_end end, struct fa_flow_record *r)
+{
+    memset(r, 0, sizeof *r);
+    r->seq = f->seq;
+    r->ip_version = f->ip_version;
+    r->proto = f->proto;
+    r->orig_h = f->orig_h;
+    r->resp_h = f->resp_h;
+    r->orig_p = f->orig_p;
+    r->resp_p = f->resp_p;
+    r->first_ns = f->first_ns;
+    r->last_ns = f->last_ns;
+    r->orig_pkts = f->orig.pkts;
+    r->resp_pkts = f->resp.pkts;
+    r->orig_ip_bytes = f->orig.ip_bytes;
+    r->resp_ip_bytes = f->resp.ip_bytes;
+    if (f->proto == FA_PROTO_TCP) {
+        r->orig_bytes = tcp_size(&f->orig);
+        r->resp_bytes = tcp_size(&f->resp);
+        snprintf(r->conn_state, sizeof r->conn_state, "%s", tcp_conn_state(f));
+    } else {
+        r->orig_bytes = f->orig.payload_bytes;
+        r->resp_bytes = f->resp.payload_bytes;
+        snprintf(r->conn_state, sizeof r->conn_state, "%s",
+                 f->proto == FA_PROTO_UDP ? udp_conn_state(f) : "OTH");
+    }
+    memcpy(r->history, f->history, sizeof r->history);
+    r->syn_count = f->syn_count;
+    r->syn_to_synack_ns = f->synack_ns >= 0 ? f->synack_ns - f->syn_ns : -1;
+    r->synack_to_ack_ns = f->ack_ns >= 0 ? f->ack_ns - f->synack_ns : -1;
+    r->has_icmp_error = f->has_icmp_error;
+    r->icmp_error_type = f->icmp_error_type;
+    r->icmp_error_code = f->icmp_error_code;
+    r->icmp_error_v6 = f->icmp_error_v6;
+    r->icmp_error_from = f->icmp_error_from;
+    r->end = end;
+}
+
+/* Writes f's final record and frees it. */
+static void end_flow(struct fa_flow_table *t, struct flow *f, enum fa_flow_end end)
+{
+    struct fa_flow_record rec;
+    make_record(f, end, &rec);
+    t->sink(t->sink_ctx, &rec, 1);
+    if (f->in_attempts)
+        attempts_remove(t, f);
+    hash_remove(t, f);
+    list_unlink(t, f);
+    t->stats.active--;
+    f->hnext = t->free_flows;
+    t->free_flows = f;
+}
+
+/* The flow idle longest: the oldest of the list heads. */
+static struct flow *idlest(struct fa_flow_table *t)
+{
+    struct flow *best = NULL;
+    for (int i = 0; i < L_COUNT; i++) {
+        struct flow *h = t->lists[i].head;
+        if (h && (!best || h->last_ns < best->last_ns))
+            best = h;
+    }
+    return best;
+}
+
+static struct flow *new_flow(struct fa_flow_table *t, const struct key *k, uint64_t h,
+                             const struct fa_packet *p, int64_t ts)
+{
+    if (t->stats.active >= t->cfg.max_flows) {
+        struct flow *victim = idlest(t);
+        if (victim) {
+            t->stats.evicted++;
+            end_flow(t, victim, FA_END_EVICTED);
+        }
+    }
+    struct flow *f = t->free_flows;
+    if (f)
+        t->free_flows = f->hnext;
+    else if (!(f = malloc(sizeof *f)))
+        return NULL;
+    memset(f, 0, sizeof *f);
+    f->hash = h;
+    f->proto = k->proto;
+    f->ip_version = p->ip_version;
+    f->orig_h = *k->src;
+    f->resp_h = *k->dst;
+    f->orig_p = k->sport;
+    f->resp_p = k->dport;
+    f->first_ns = f->last_ns = ts;
+    f->syn_ns = f->synack_ns = f->ack_ns = -1;
+    f->seq = ++t->stats.flows;
+    t->stats.active++;
+    if (t->stats.active > t->nbuckets)
+        grow_buckets(t);
+    hash_insert(t, f);
+    list_append(t, f, base_list(k->proto));
+    return f;
+}
+
+/* The first packet of a flow that is not a bare SYN may come from the
+ * server: Zeek's rule, by likely server ports. */
+static int should_flip(const struct fa_packet *p)
+{
+    if (p->proto == FA_PROTO_TCP) {
+        uint8_t fl = p->tcp_flags;
+        if ((fl & FA_TCP_SYN) && !(fl & FA_TCP_ACK))
+            return 0;
+    } else if (p->proto != FA_PROTO_UDP) {
+        return 0;
+    }
+    if (!likely_server_port(p->proto, p->sport))
+        return 0;
+    if (!likely_server_port(p->proto, p->dport))
+        return 1;
+    if (p->proto == FA_PROTO_TCP && (p->tcp_flags & FA_TCP_SYN))
+        return 0; /* a SYN-ACK between two server ports may be a stealth scan */
+    return p->sport < p->dport;
+}
+
+/* ------------------------------------------------------------------ */
+/* Fragments. */
+
+static struct frag_slot *frag_slot(struct fa_flow_table *t, const struct fa_packet *p)
+{
+    struct key k = {p->proto, &p->src, &p->dst, 0, 0};
+    uint64_t h = mix64(key_hash(&k) ^ p->frag_id);
+    return &t->frags[h & (FRAG_SLOTS - 1)];
+}
+
+static void frag_remember(struct fa_flow_table *t, const struct fa_packet *p, int64_t ts)
+{
+    struct frag_slot *s = frag_slot(t, p);
+    s->src = p->src;
+    s->dst = p->dst;
+    s->id = p->frag_id;
+    s->proto = p->proto;
+    s->sport = p->sport;
+    s->dport = p->dport;
+    s->ts_ns = ts;
+    s->used = 1;
+}
+
+static const struct frag_slot *frag_find(struct fa_flow_table *t, const struct fa_packet *p,
+                                         int64_t ts)
+{
+    const struct frag_slot *s = frag_slot(t, p);
+    if (s->used && s->id == p->frag_id && s->proto == p->proto && addr_eq(&s->src, &p->src) &&
+        addr_eq(&s->dst, &p->dst) && ts - s->ts_ns <= FRAG_LIFETIME_NS)
+        return s;
+    return NULL;
+}
+
+/* ------------------------------------------------------------------ */
+/* Public interface. */
+
+void fa_flow_config_defaults(struct fa_flow_config *cfg)
+{
+    const int64_t s = 1000000000LL;
+    cfg->max_flows = 1000000;
+    cfg->attempt_timeout_ns = 5 * s;
+    cfg->tcp_timeout_ns = 300 * s;
+    cfg->udp_timeout_ns = 60 * s;
+    cfg->icmp_timeout_ns = 60 * s;
+    cfg->other_timeout_ns = 60 * s;
+    cfg->close_linger_ns = 5 * s;
+}
+
+struct fa_flow_table *fa_flow_table_new(const struct fa_flow_config *cfg, fa_flow_sink sink,
+                                        void *sink_ctx, char *errbuf)
+{
+    if (cfg->max_flows == 0) {
+        snprintf(errbuf, FA_ERRBUF_SIZE, "the flow table needs room for at least one flow");
+        return NULL;
+    }
+    struct fa_flow_table *t = calloc(1, sizeof *t);
+    if (!t) {
+        snprintf(errbuf, FA_ERRBUF_SIZE, "out of memory for the flow table");
+        return NULL;
+    }
+    t->cfg = *cfg;
+    t->sink = sink;
+    t->sink_ctx = sink_ctx;
+    t->nbuckets = 4096;
+    t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
+    if (!t->buckets) {
+        free(t);
+        snprintf(errbuf, FA_ERRBUF_SIZE, "out of memory for the flow table");
+        return NULL;
+    }
+    return t;
+}
+
+static void free_all(struct fa_flow_table *t)
+{
+    struct flow *f;
+    for (int i = 0; i < L_COUNT; i++) {
+        while ((f = t->lists[i].head)) {
+            t->lists[i].head = f->next;
+            free(f);
+        }
+    }
+    while ((f = t->free_flows)) {
+        t->free_flows = f->hnext;
+        free(f);
+    }
+}
+
+void fa_flow_table_free(struct fa_flow_table *t)
+{
+    if (!t)
+        return;
+    free_all(t);
+    free(t->buckets);
+    free(t);
+}
+
+void fa_flow_expire(struct fa_flow_table *t, int64_t now)
+{
+    while (t->attempt_head && t->attempt_head->attempt_deadline_ns <= now) {
+        struct flow *f = t->attempt_head;
+        attempts_remove(t, f);
+        if (tcp_attempting(f))
+            end_flow(t, f, FA_END_TIMEOUT);
+    }
+    for (int i = 0; i < L_COUNT; i++) {
+        int64_t timeout = list_timeout(t, (enum flow_list)i);
+        struct flow *f;
+        while ((f = t->lists[i].head) && f->last_ns + timeout <= now)
+            end_flow(t, f, i == L_CLOSING ? FA_END_CLOSED : FA_END_TIMEOUT);
+    }
+}
+
+/* Finds or creates the flow of p; *is_orig says which side sent it. */
+static struct flow *flow_for(struct fa_flow_table *t, const struct fa_packet *p, uint16_t sport,
+                             uint16_t dport, int64_t ts, int *is_orig)
+{
+    struct key k = {p->proto, &p->src, &p->dst, sport, dport};
+    uint64_t h = key_hash(&k);
+    int dir = 0;
+    struct flow *f = lookup(t, &k, h, &dir);
+
+    if (f && p->proto == FA_PROTO_TCP && p->has_ports && tcp_is_reuse(f, p)) {
+        end_flow(t, f, FA_END_REUSED);
+        f = NULL;
+    }
+    if (f) {
+        *is_orig = dir > 0;
+        return f;
+    }
+    f = new_flow(t, &k, h, p, ts);
+    if (!f)
+        return NULL;
+    *is_orig = 1;
+    if (p->has_ports && should_flip(p)) {
+        swap_roles(f);
+        *is_orig = 0;
+    }
+    return f;
+}
+
+/* An ICMP error names the flow whose packet it quotes. */
+static void attach_icmp_error(struct fa_flow_table *t, const struct fa_packet *p)
+{
+    const struct fa_tuple *q = &p->quoted;
+    if (!q->has_ports)
+        return;
+    struct key k = {q->proto, &q->src, &q->dst, q->sport, q->dport};
+    int dir;
+    struct flow *f = lookup(t, &k, key_hash(&k), &dir);
+    if (!f)
+        return;
+    f->has_icmp_error = 1;
+    f->icmp_error_type = p->icmp_type;
+    f->icmp_error_code = p->icmp_code;
+    f->icmp_error_v6 = p->proto == FA_PROTO_ICMPV6;
+    f->icmp_error_from = p->src;
+    f->dirty = 1;
+    t->stats.icmp_errors_matched++;
+}
+
+void fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *p, int64_t ts)
+{
+    if (ts < t->now_ns)
+        ts = t->now_ns;
+    t->now_ns = ts;
+    t->stats.packets++;
+    fa_flow_expire(t, ts);
+
+    uint16_t sport = 0, dport = 0;
+    struct fa_packet frag; /* a later fragment, given its datagram's ports */
+    if (p->is_fragment && p->frag_offset > 0) {
+        const struct frag_slot *s = frag_find(t, p, ts);
+        if (!s) {
+            t->stats.orphan_fragments++;
+            return;
+        }
+        frag = *p;
+        frag.sport = s->sport;
+        frag.dport = s->dport;
+        p = &frag;
+        sport = s->sport;
+        dport = s->dport;
+    } else if (p->has_ports) {
+        sport = p->sport;
+        dport = p->dport;
+        if (p->is_fragment)
+            frag_remember(t, p, ts);
+    } else if (p->has_icmp) {
+        sport = p->icmp_type;
+        dport = p->proto == FA_PROTO_ICMP ? icmp4_counterpart(p->icmp_type, p->icmp_code)
+                                          : icmp6_counterpart(p->icmp_type, p->icmp_code);
+        if (p->has_quoted)
+            attach_icmp_error(t, p);
+    }
+
+    int is_orig;
+    struct flow *f = flow_for(t, p, sport, dport, ts, &is_orig);
+    if (!f)
+        return;
+    f->last_ns = ts;
+    f->dirty = 1;
+    struct endpoint *e = is_orig ? &f->orig : &f->resp;
+    e->pkts++;
+    e->ip_bytes += p->ip_len;
+
+    enum flow_list list = base_list(f->proto);
+    if (f->proto == FA_PROTO_TCP) {
+        /* A later fragment carries no TCP header: counted, not interpreted. */
+        if (p->has_ports && !(p->is_fragment && p->frag_offset > 0))
+            tcp_packet(t, f, is_orig, p, ts);
+        if (tcp_finished(f))
+            list = L_CLOSING;
+    } else {
+        e->payload_bytes += p->payload_len;
+        if (f->proto == FA_PROTO_UDP)
+            check_history(f, e, is_orig, H_DATA, 'D');
+    }
+    list_touch(t, f, list);
+}
+
+void fa_flow_checkpoint(struct fa_flow_table *t)
+{
+    struct fa_flow_record rec;
+    for (int i = 0; i < L_COUNT; i++) {
+        for (struct flow *f = t->lists[i].head; f; f = f->next) {
+            if (!f->dirty)
+                continue;
+            make_record(f, FA_END_ACTIVE, &rec);
+            t->sink(t->sink_ctx, &rec, 0);
+            f->dirty = 0;
+        }
+    }
+}
+
+void fa_flow_flush(struct fa_flow_table *t)
+{
+    /* Oldest first, so records come out roughly in time order. */
+    struct flow *f;
+    while ((f = idlest(t)))
+        end_flow(t, f, FA_END_CAPTURE_END);
+}
+
+const struct fa_flow_stats *fa_flow_table_stats(const struct fa_flow_table *t)
+{
+    return &t->stats;
+}

@@ -1,1 +1,401 @@
-/* placeholder */
+/*
+ * main.c - the flowaudit command line: parses a subcommand and its options
+ * and hands them to the module that does the work.
+ *
+ * Exit status: 0 done, 2 bad usage or bad input (the message on stderr
+ * names the file or option and what to do).
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "capture.h"
+#include "output.h"
+#include "store.h"
+
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+    "usage: flowaudit COMMAND [OPTIONS]\n"
+    "\n"
+    "Commands:\n"
+    "  read FILE... [--db PATH] [-f BPF]       record the flows of pcap/pcapng files ('-' = "
+    "stdin)\n"
+    "  capture -i IFACE [--db PATH] [-f BPF] [--duration SEC] [-c COUNT] [-Z USER]\n"
+    "                                          record the flows seen live on an interface\n"
+    "  flows [--db PATH] [--state S] [--host ADDR] [--port N] [--proto P] [--run ID]\n"
+    "        [--format table|json|csv]         list recorded flows\n"
+    "  export [--db PATH] --format zeek|jsonl [-o FILE] [--run ID]\n"
+    "                                          write flows as a Zeek conn.log or JSON lines\n"
+    "\n"
+    "Options of read and capture:\n"
+    "  --db PATH             database (default flowaudit.db)\n"
+    "  -f, --filter BPF      only packets matching the capture filter\n"
+    "  --verify-checksums    drop packets with a wrong IP/TCP/UDP/ICMP checksum\n"
+    "  --max-flows N         flows kept in memory (default 1000000); the idlest are\n"
+    "                        written early when full, and counted as evicted\n"
+    "  --attempt-timeout SEC unanswered TCP attempt (default 5)\n"
+    "  --tcp-timeout SEC     TCP inactivity (default 300)\n"
+    "  --udp-timeout SEC     UDP inactivity (default 60)\n"
+    "  --icmp-timeout SEC    ICMP and other protocols' inactivity (default 60)\n"
+    "  -q, --quiet           no progress on stderr\n"
+    "\n"
+    "  flowaudit help        this text;  flowaudit --version\n";
+
+static void usage_error(const char *fmt, const char *arg)
+{
+    fprintf(stderr, "flowaudit: ");
+    fprintf(stderr, fmt, arg);
+    fprintf(stderr, "\nRun 'flowaudit help' for usage.\n");
+}
+
+static int parse_u64(const char *s, uint64_t *out)
+{
+    char *end;
+    errno = 0;
+    if (!s || !*s || *s == '-')
+        return -1;
+    unsigned long long v = strtoull(s, &end, 10);
+    if (errno || *end)
+        return -1;
+    *out = v;
+    return 0;
+}
+
+static int parse_seconds_ns(const char *s, int64_t *out)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || *end || end == s || !(v > 0) || v > 1e9)
+        return -1;
+    *out = (int64_t)llround(v * 1e9);
+    return 0;
+}
+
+static int parse_addr(const char *s, struct fa_addr *a)
+{
+    uint8_t v4[4];
+    memset(a, 0, sizeof *a);
+    if (inet_pton(AF_INET, s, v4) == 1) {
+        a->b[10] = a->b[11] = 0xff;
+        memcpy(a->b + 12, v4, 4);
+        return 0;
+    }
+    return inet_pton(AF_INET6, s, a->b) == 1 ? 0 : -1;
+}
+
+static int parse_proto(const char *s)
+{
+    uint64_t n;
+    if (!strcmp(s, "tcp"))
+        return 6;
+    if (!strcmp(s, "udp"))
+        return 17;
+    if (!strcmp(s, "icmp"))
+        return 1;
+    if (!strcmp(s, "icmp6"))
+        return 58;
+    if (parse_u64(s, &n) == 0 && n <= 255)
+        return (int)n;
+    return -1;
+}
+
+/* ------------------------------------------------------------------ */
+/* read and capture */
+
+enum {
+    OPT_DB = 1000,
+    OPT_VERIFY,
+    OPT_MAX_FLOWS,
+    OPT_ATTEMPT,
+    OPT_TCP,
+    OPT_UDP,
+    OPT_ICMP,
+    OPT_DURATION,
+    OPT_STATE,
+    OPT_HOST,
+    OPT_PORT,
+    OPT_PROTO,
+    OPT_FORMAT,
+    OPT_RUN
+};
+
+/* Options shared by read and capture; returns 1 when handled, -1 on a bad value. */
+static int capture_option(int c, const char *arg, struct fa_capture_opts *o)
+{
+    uint64_t n;
+    int64_t ns;
+    switch (c) {
+    case OPT_DB:
+        o->db_path = arg;
+        return 1;
+    case 'f':
+        o->filter = arg;
+        return 1;
+    case 'q':
+        o->quiet = 1;
+        return 1;
+    case OPT_VERIFY:
+        o->verify_checksums = 1;
+        return 1;
+    case OPT_MAX_FLOWS:
+        if (parse_u64(arg, &n) < 0 || n == 0) {
+            usage_error("--max-flows needs a positive number, not '%s'", arg);
+            return -1;
+        }
+        o->flow.max_flows = n;
+        return 1;
+    case OPT_ATTEMPT:
+    case OPT_TCP:
+    case OPT_UDP:
+    case OPT_ICMP:
+        if (parse_seconds_ns(arg, &ns) < 0) {
+            usage_error("a timeout needs a positive number of seconds, not '%s'", arg);
+            return -1;
+        }
+        if (c == OPT_ATTEMPT)
+            o->flow.attempt_timeout_ns = ns;
+        else if (c == OPT_TCP)
+            o->flow.tcp_timeout_ns = ns;
+        else if (c == OPT_UDP)
+            o->flow.udp_timeout_ns = ns;
+        else
+            o->flow.icmp_timeout_ns = o->flow.other_timeout_ns = ns;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+#define CAPTURE_LONG_OPTIONS                                                                       \
+    {"db", required_argument, NULL, OPT_DB}, {"filter", required_argument, NULL, 'f'},             \
+        {"quiet", no_argument, NULL, 'q'}, {"verify-checksums", no_argument, NULL, OPT_VERIFY},    \
+        {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},                                     \
+        {"attempt-timeout", required_argument, NULL, OPT_ATTEMPT},                                 \
+        {"tcp-timeout", required_argument, NULL, OPT_TCP},                                         \
+        {"udp-timeout", required_argument, NULL, OPT_UDP},                                         \
+    {                                                                                              \
+        "icmp-timeout", required_argument, NULL, OPT_ICMP                                          \
+    }
+
+static int cmd_read(int argc, char **argv)
+{
+    static const struct option longopts[] = {CAPTURE_LONG_OPTIONS, {NULL, 0, NULL, 0}};
+    struct fa_capture_opts o;
+    int c;
+
+    fa_capture_opts_defaults(&o);
+    while ((c = getopt_long(argc, argv, "f:q", longopts, NULL)) != -1) {
+        int r = capture_option(c, optarg, &o);
+        if (r < 0)
+            return EXIT_USAGE;
+        if (r == 0) {
+            fprintf(stderr, "Run 'flowaudit help' for usage.\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage_error("%s", "read needs at least one capture file ('-' for standard input)");
+        return EXIT_USAGE;
+    }
+    o.files = (const char *const *)argv + optind;
+    o.nfiles = argc - optind;
+    return fa_capture_run(&o);
+}
+
+static int cmd_capture(int argc, char **argv)
+{
+    static const struct option longopts[] = {CAPTURE_LONG_OPTIONS,
+                                             {"interface", required_argument, NULL, 'i'},
+                                             {"duration", required_argument, NULL, OPT_DURATION},
+                                             {"count", required_argument, NULL, 'c'},
+                                             {"user", required_argument, NULL, 'Z'},
+                                             {NULL, 0, NULL, 0}};
+    struct fa_capture_opts o;
+    uint64_t n;
+    int c;
+
+    fa_capture_opts_defaults(&o);
+    while ((c = getopt_long(argc, argv, "f:qi:c:Z:", longopts, NULL)) != -1) {
+        int r = capture_option(c, optarg, &o);
+        if (r < 0)
+            return EXIT_USAGE;
+        if (r == 1)
+            continue;
+        switch (c) {
+        case 'i':
+            o.iface = optarg;
+            break;
+        case 'Z':
+            o.user = optarg;
+            break;
+        case 'c':
+            if (parse_u64(optarg, &n) < 0 || n == 0) {
+                usage_error("-c needs a positive packet count, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            o.count = n;
+            break;
+        case OPT_DURATION:
+            if (parse_u64(optarg, &n) < 0 || n == 0) {
+                usage_error("--duration needs a positive number of seconds, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            o.duration_s = (int64_t)n;
+            break;
+        default:
+            fprintf(stderr, "Run 'flowaudit help' for usage.\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (!o.iface) {
+        usage_error("%s", "capture needs an interface: -i IFACE");
+        return EXIT_USAGE;
+    }
+    if (optind < argc) {
+        usage_error("unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    return fa_capture_run(&o);
+}
+
+/* ------------------------------------------------------------------ */
+/* flows and export */
+
+static int cmd_output(int argc, char **argv, int is_export)
+{
+    static const struct option longopts[] = {{"db", required_argument, NULL, OPT_DB},
+                                             {"state", required_argument, NULL, OPT_STATE},
+                                             {"host", required_argument, NULL, OPT_HOST},
+                                             {"port", required_argument, NULL, OPT_PORT},
+                                             {"proto", required_argument, NULL, OPT_PROTO},
+                                             {"format", required_argument, NULL, OPT_FORMAT},
+                                             {"run", required_argument, NULL, OPT_RUN},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {NULL, 0, NULL, 0}};
+    const char *db = "flowaudit.db", *outpath = NULL;
+    struct fa_flow_filter f = {.port = -1, .proto = -1};
+    struct fa_addr host;
+    int fmt = is_export ? -1 : FA_FORMAT_TABLE;
+    uint64_t n;
+    int c;
+
+    while ((c = getopt_long(argc, argv, is_export ? "o:" : "", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_DB:
+            db = optarg;
+            break;
+        case 'o':
+            outpath = optarg;
+            break;
+        case OPT_STATE:
+            f.conn_state = optarg;
+            break;
+        case OPT_HOST:
+            if (parse_addr(optarg, &host) < 0) {
+                usage_error("--host needs an IPv4 or IPv6 address, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            f.host = &host;
+            break;
+        case OPT_PORT:
+            if (parse_u64(optarg, &n) < 0 || n > 65535) {
+                usage_error("--port needs a number from 0 to 65535, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            f.port = (int)n;
+            break;
+        case OPT_PROTO:
+            if ((f.proto = parse_proto(optarg)) < 0) {
+                usage_error("--proto needs tcp, udp, icmp, icmp6 or a number, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_RUN:
+            if (parse_u64(optarg, &n) < 0 || n == 0) {
+                usage_error("--run needs a run id, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            f.run_id = (int64_t)n;
+            break;
+        case OPT_FORMAT:
+            fmt = fa_format_parse(optarg);
+            if (fmt < 0 || (is_export != (fmt == FA_FORMAT_ZEEK || fmt == FA_FORMAT_JSONL))) {
+                usage_error(is_export ? "export --format is zeek or jsonl, not '%s'"
+                                      : "flows --format is table, json or csv, not '%s'",
+                            optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        default:
+            fprintf(stderr, "Run 'flowaudit help' for usage.\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (fmt < 0) {
+        usage_error("%s", "export needs --format zeek or --format jsonl");
+        return EXIT_USAGE;
+    }
+    if (optind < argc) {
+        usage_error("unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+
+    char err[FA_STORE_ERRBUF_SIZE];
+    struct fa_store *s = fa_store_open(db, 1, err);
+    if (!s) {
+        fprintf(stderr, "flowaudit: %s\n", err);
+        return EXIT_USAGE;
+    }
+    FILE *out = stdout;
+    if (outpath && strcmp(outpath, "-") && !(out = fopen(outpath, "w"))) {
+        fprintf(stderr, "flowaudit: %s: cannot write: %s\n", outpath, strerror(errno));
+        fa_store_close(s);
+        return EXIT_USAGE;
+    }
+    int rc = fa_output_flows(s, &f, (enum fa_format)fmt, out, err);
+    if (rc < 0)
+        fprintf(stderr, "flowaudit: %s\n", err);
+    if (fflush(out) != 0 || (out != stdout && fclose(out) != 0)) {
+        fprintf(stderr, "flowaudit: %s: write failed: %s\n", outpath ? outpath : "stdout",
+                strerror(errno));
+        rc = -1;
+    }
+    fa_store_close(s);
+    return rc < 0 ? EXIT_USAGE : 0;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (!strcmp(cmd, "help") || !strcmp(cmd, "--help") || !strcmp(cmd, "-h")) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    if (!strcmp(cmd, "--version") || !strcmp(cmd, "version")) {
+        printf("flowaudit %s\n", FA_VERSION);
+        return 0;
+    }
+    /* Subcommands see their own options from argv[1] on. */
+    argc--;
+    argv++;
+    if (!strcmp(cmd, "read"))
+        return cmd_read(argc, argv);
+    if (!strcmp(cmd, "capture"))
+        return cmd_capture(argc, argv);
+    if (!strcmp(cmd, "flows"))
+        return cmd_output(argc, argv, 0);
+    if (!strcmp(cmd, "export"))
+        return cmd_output(argc, argv, 1);
+    usage_error("unknown command '%s'", cmd);
+    return EXIT_USAGE;
+}
