@@ -1,0 +1,109 @@
+#!/usr/bin/env python3
+"""Benchmark: packets per second of `flowaudit read` against the ceiling.
+
+Generates a workload with ../shared/bench/genpcap.py (cached in the scratch
+folder), then runs, side by side in one run and in alternation so that a
+noisy machine slows every contender alike:
+
+  pcap_loop   a bare libpcap read loop (the ceiling)
+  tcpdump     tcpdump -r FILE -w /dev/null
+  flowaudit   flowaudit read FILE into a fresh database
+
+and prints the median packets per second of each, its ratio to the ceiling,
+and its peak resident memory.  It is a measurement, not a test: it never
+fails on a slow figure.
+"""
+import argparse
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+
+
+def run(cmd):
+    """Runs cmd; returns (wall seconds, peak RSS in MiB) of that child alone."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    err = proc.stderr.read().decode(errors="replace")
+    proc.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"bench: {' '.join(cmd)} failed:\n{err}")
+    return wall, usage.ru_maxrss / 1024.0
+
+
+def count_packets(loop, pcap):
+    out = subprocess.run([loop, pcap], check=True, capture_output=True, text=True).stdout
+    return int(out.split()[0])
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--preset", default="medium", choices=["small", "medium", "large"])
+    ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="build folder")
+    ap.add_argument("--scratch", default="/tmp/flowaudit-bench", help="where captures and databases go")
+    ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"), help="the shared folder")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--extra", default="", help="extra options for flowaudit read")
+    args = ap.parse_args()
+
+    os.makedirs(args.scratch, exist_ok=True)
+    pcap = os.path.join(args.scratch, f"{args.preset}.pcap")
+    gen = os.path.join(args.shared, "bench", "genpcap.py")
+    if not os.path.exists(pcap):
+        if not os.path.exists(gen):
+            sys.exit(f"bench: no workload generator at {gen}")
+        print(f"generating {pcap} ...", file=sys.stderr)
+        subprocess.run([sys.executable, gen, "--preset", args.preset, "--out", pcap, "-q"], check=True)
+
+    loop = os.path.join(args.build, "pcap_loop")
+    flowaudit = os.path.join(args.build, "flowaudit")
+    db = os.path.join(args.scratch, "bench.db")
+    packets = count_packets(loop, pcap)
+    # Warm the page cache so the first contender is not the one that pays for the disk.
+    count_packets(loop, pcap)
+
+    def fresh_db():
+        for suffix in ("", "-wal", "-shm"):
+            try:
+                os.unlink(db + suffix)
+            except FileNotFoundError:
+                pass
+
+    contenders = [
+        ("pcap_loop", lambda: [loop, pcap]),
+        ("tcpdump", lambda: ["tcpdump", "-r", pcap, "-w", "/dev/null"]),
+        ("flowaudit", lambda: [flowaudit, "read", "-q", "--db", db] + args.extra.split() + [pcap]),
+    ]
+    results = {name: [] for name, _ in contenders}
+    for _ in range(args.rounds):
+        for name, cmd in contenders:
+            fresh_db()
+            results[name].append(run(cmd()))
+
+    flows = ""
+    if os.path.exists(db):
+        import sqlite3
+
+        con = sqlite3.connect(db)
+        flows = con.execute("select count(*) from flows").fetchone()[0]
+        con.close()
+
+    ceiling = statistics.median(w for w, _ in results["pcap_loop"])
+    print(f"workload: {args.preset}, {packets} packets, {os.path.getsize(pcap) / 1e6:.0f} MB; "
+          f"median of {args.rounds} rounds; flows stored: {flows}")
+    print(f"{'contender':<10} {'seconds':>8} {'packets/s':>12} {'of ceiling':>10} {'peak MiB':>9}")
+    for name, _ in contenders:
+        wall = statistics.median(w for w, _ in results[name])
+        rss = max(r for _, r in results[name])
+        print(f"{name:<10} {wall:8.2f} {packets / wall:12,.0f} {ceiling / wall:10.0%} {rss:9.1f}")
+
+
+if __name__ == "__main__":
+    main()
