@@ -1,6 +1,6 @@
 # Writes OUT, a C file holding each file of FILES (a ;-list, in order) as a
 # string: fa_schema[i] is the migration from user_version i to i + 1.
-set(body "/* Generated from schema/*.sql by cmake/embed_schema.cmake. Do not edit. */\n")
+set(body "/* Generated from the .sql files of schema/ by cmake/embed_schema.cmake. Do not edit. */\n")
 string(APPEND body "#include <stddef.h>\n\nconst char *const fa_schema[] = {\n")
 set(count 0)
 foreach(f IN LISTS FILES)

@@ -933,10 +933,22 @@ static struct flow *new_flow(struct fa_flow_table *t, const struct key *k, uint6
     return f;
 }
 
+/* Broadcast and multicast go from a client to a group, never back from
+ * a server, whatever the ports say. */
+static int addr_is_group(const struct fa_addr *a)
+{
+    static const uint8_t v4_broadcast[4] = {255, 255, 255, 255};
+    if (fa_addr_is_v4(a))
+        return (a->b[12] & 0xf0) == 0xe0 || memcmp(a->b + 12, v4_broadcast, 4) == 0;
+    return a->b[0] == 0xff;
+}
+
 /* The first packet of a flow that is not a bare SYN may come from the
  * server: Zeek's rule, by likely server ports. */
 static int should_flip(const struct fa_packet *p)
 {
+    if (addr_is_group(&p->dst))
+        return 0;
     if (p->proto == FA_PROTO_TCP) {
         uint8_t fl = p->tcp_flags;
         if ((fl & FA_TCP_SYN) && !(fl & FA_TCP_ACK))
