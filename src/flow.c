@@ -560,6 +560,9 @@ static void update_last_seq(struct flow *f, struct endpoint *e, int is_orig, uin
 
 static void update_ack_seq(struct endpoint *peer, uint32_t ack, uint8_t fl)
 {
+    /* A side that has sent nothing has no sequence space to acknowledge. */
+    if (peer->pkts == 0)
+        return;
     int32_t delta = (int32_t)(ack - peer->ack_seq);
     /* An RST's acknowledgment number can be bogus. */
     if ((fl & FA_TCP_ACK) && delta > 0 && !(fl & FA_TCP_RST)) {
@@ -1165,7 +1168,11 @@ void fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *p, int64_t 
     struct flow *f = flow_for(t, p, sport, dport, ts, &is_orig);
     if (!f)
         return;
-    f->last_ns = ts;
+    /* As Zeek, a flow closed on both sides stops aging: stray ACKs after
+     * the FINs neither lengthen it nor keep it in memory. */
+    int both_closed = f->orig.did_close && f->resp.did_close;
+    if (!both_closed)
+        f->last_ns = ts;
     f->dirty = 1;
     struct endpoint *e = is_orig ? &f->orig : &f->resp;
     e->pkts++;
@@ -1178,6 +1185,8 @@ void fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *p, int64_t 
             tcp_packet(t, f, is_orig, p, ts);
         if (tcp_finished(f))
             list = L_CLOSING;
+        if (both_closed)
+            return; /* its place in the closing list is already right */
     } else {
         e->payload_bytes += p->payload_len;
         if (f->proto == FA_PROTO_UDP)
