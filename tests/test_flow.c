@@ -232,6 +232,22 @@ static void test_sf_counts_and_handshake_times(void **st)
     assert_int_equal(r->synack_to_ack_ns, 1 * MS);
     assert_int_equal(r->orig_p, 40000);
     assert_int_equal(r->resp_p, 1433);
+    /* As Zeek: the ACK after both FINs does not lengthen the flow. */
+    assert_int_equal(r->last_ns - r->first_ns, 41 * MS);
+    fixture_done(fx);
+}
+
+static void test_silent_side_has_no_bytes(void **st)
+{
+    (void)st;
+    struct fixture *fx = fixture_new();
+    tcp(fx, 0, CLIENT, SYN, CISN, 0, 0);
+    tcp(fx, 10, CLIENT, ACK, CISN + 1, 123456789, 0);
+    tcp(fx, 20, CLIENT, PSH | ACK, CISN + 1, 123456789, 50);
+    const struct fa_flow_record *r = only_record(fx);
+    assert_flow(r, "S0", "SAD");
+    assert_int_equal(r->orig_bytes, 50);
+    assert_int_equal(r->resp_bytes, 0);
     fixture_done(fx);
 }
 
@@ -614,6 +630,7 @@ int main(void)
         cmocka_unit_test(test_new_isn_is_a_new_syn_letter_and_new_flow),
         cmocka_unit_test(test_rej),
         cmocka_unit_test(test_sf_counts_and_handshake_times),
+        cmocka_unit_test(test_silent_side_has_no_bytes),
         cmocka_unit_test(test_closed_flow_ends_after_linger),
         cmocka_unit_test(test_retransmission_counts_once),
         cmocka_unit_test(test_s1),
