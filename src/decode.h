@@ -19,8 +19,11 @@
 enum {
     FA_DLT_NULL = 0,        /* BSD loopback: 4-byte family, host order */
     FA_DLT_EN10MB = 1,      /* Ethernet II */
+    FA_DLT_PPP = 9,         /* PPP: optional 0xff 0x03, then the protocol */
     FA_DLT_RAW = 12,        /* raw IP (Linux value of DLT_RAW) */
     FA_DLT_RAW_BSD = 14,    /* raw IP (OpenBSD value of DLT_RAW) */
+    FA_DLT_PPP_SERIAL = 50, /* PPP in HDLC-like framing, or Cisco HDLC */
+    FA_DLT_C_HDLC = 104,    /* Cisco HDLC: address, control, ethertype */
     FA_DLT_LOOP = 108,      /* OpenBSD loopback: 4-byte family, network order */
     FA_DLT_LINKTYPE_RAW = 101, /* raw IP as the file header may spell it */
     FA_DLT_LINUX_SLL = 113, /* Linux cooked v1 */
