@@ -38,7 +38,7 @@ CREATE TABLE flows (
     id                INTEGER PRIMARY KEY,
     run_id            INTEGER NOT NULL REFERENCES runs(id),
     seq               INTEGER NOT NULL,      -- creation order within the run
-    uid               TEXT NOT NULL UNIQUE,  -- Zeek-style connection id
+    uid               TEXT NOT NULL,         -- Zeek-style id, distinct by construction
     ip_version        INTEGER NOT NULL,
     proto             INTEGER NOT NULL,      -- IP protocol number
     orig_h            TEXT NOT NULL,

@@ -237,12 +237,15 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
+/* One multiply per word: the ends are mixed once more together, so this
+ * only has to spread each word over 64 bits. */
 static uint64_t end_hash(const struct fa_addr *a, uint16_t port)
 {
     uint64_t lo, hi;
     memcpy(&lo, a->b, 8);
     memcpy(&hi, a->b + 8, 8);
-    return mix64(lo ^ mix64(hi ^ ((uint64_t)port << 17)));
+    return lo * 0x9e3779b97f4a7c15ULL ^ hi * 0xc2b2ae3d27d4eb4fULL ^
+           (uint64_t)(port + 1) * 0x165667b19e3779f9ULL;
 }
 
 static uint64_t key_hash(const struct key *k)

@@ -2,7 +2,20 @@
  * output.h - print stored flows: for people (table), for programs (json,
  * csv, jsonl) and for Zeek's tools (a conn.log).
  *
- * Output reads only from the store; it never sees packets.
+ * Output reads only from the store; it never sees packets.  It streams,
+ * one flow at a time, and prints times as seconds with exactly 6 decimals.
+ *
+ *   table  one header line, then one line per flow, times in UTC;
+ *   json   an array of objects named by the schema's columns, with
+ *          icmp_error as an object {type, code, v6, from} or null;
+ *   csv    RFC 4180 (CRLF line ends), the same columns, icmp_error
+ *          flattened to icmp_error_type/_code/_v6/_from, NULL as empty;
+ *   zeek   a conn.log as Zeek writes it (zeek-cut reads it).  #open and
+ *          #close are the first flow's ts and the latest last_seen, in UTC,
+ *          so the same flows give the same log; only an empty log takes
+ *          the wall clock;
+ *   jsonl  Zeek's JSON log: one object a line, conn.log's field names,
+ *          unset fields left out.
  */
 #ifndef FA_OUTPUT_H
 #define FA_OUTPUT_H

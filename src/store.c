@@ -1,1 +1,687 @@
-/* placeholder */
+/*
+ * store.c - the SQLite store: runs and their flows in one database file.
+ *
+ * Invariants:
+ *   - this is the only file that speaks SQL; the statements of the write
+ *     path are prepared once when the handle opens, the SELECTs of
+ *     fa_store_each_flow() once per shape of filter, on first use;
+ *   - a database is only written when its application_id is flowaudit's (or
+ *     it is empty) and its schema is the one this binary knows: a file that
+ *     is not SQLite, another application's database or a newer schema is
+ *     refused before anything is written;
+ *   - migrations run one per transaction, each setting user_version, and
+ *     re-read user_version under the write lock, so two processes opening
+ *     a new database at once apply each migration once;
+ *   - while a run is being written a transaction is always open:
+ *     fa_store_begin_run() opens it and every fa_store_commit() opens the
+ *     next, so no flow is ever committed on its own;
+ *   - times are REAL seconds rounded to the microsecond with fa_ns_to_us()
+ *     and read back exactly: a value printed to 6 decimals before it is
+ *     stored prints the same after;
+ *   - every error goes to the caller's errbuf as "PATH: what: why"; there
+ *     is no global state.
+ */
+#include "store.h"
+
+#include <arpa/inet.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+extern const char *const fa_schema[];
+extern const size_t fa_schema_count;
+
+/* "FAud": marks the file as ours, so another application's SQLite
+ * database is never migrated into. */
+#define FA_APPLICATION_ID 0x46417564
+
+/* Long enough to outlast another writer's commit, short enough that a
+ * stuck lock is reported instead of hanging a capture. */
+#define FA_BUSY_TIMEOUT_MS 5000
+
+enum {
+    SQL_BEGIN,
+    SQL_COMMIT,
+    SQL_INSERT_RUN,
+    SQL_UPSERT_FLOW,
+    SQL_UPDATE_RUN,
+    SQL_DELETE_ERRORS,
+    SQL_INSERT_ERROR,
+    SQL_COUNT
+};
+
+static const char *const sql_text[SQL_COUNT] = {
+    [SQL_BEGIN] = "BEGIN",
+    [SQL_COMMIT] = "COMMIT",
+    [SQL_INSERT_RUN] = "INSERT INTO runs (mode, source, filter, sensor, version, started)"
+                       " VALUES (?, ?, ?, ?, ?, ?)",
+    [SQL_UPSERT_FLOW] =
+        "INSERT INTO flows (run_id, seq, uid, ip_version, proto, orig_h, orig_p, resp_h, resp_p,"
+        " first_seen, last_seen, orig_pkts, orig_ip_bytes, orig_bytes, resp_pkts, resp_ip_bytes,"
+        " resp_bytes, conn_state, history, syn_count, syn_to_synack, synack_to_ack,"
+        " icmp_error_type, icmp_error_code, icmp_error_v6, icmp_error_from, end_reason)"
+        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+        " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"
+        " ON CONFLICT (run_id, seq) DO UPDATE SET"
+        " ip_version = ?4, proto = ?5, orig_h = ?6, orig_p = ?7, resp_h = ?8, resp_p = ?9,"
+        " first_seen = ?10, last_seen = ?11, orig_pkts = ?12, orig_ip_bytes = ?13,"
+        " orig_bytes = ?14, resp_pkts = ?15, resp_ip_bytes = ?16, resp_bytes = ?17,"
+        " conn_state = ?18, history = ?19, syn_count = ?20, syn_to_synack = ?21,"
+        " synack_to_ack = ?22, icmp_error_type = ?23, icmp_error_code = ?24,"
+        " icmp_error_v6 = ?25, icmp_error_from = ?26, end_reason = ?27",
+    [SQL_UPDATE_RUN] = "UPDATE runs SET ended = ?, first_packet = ?, last_packet = ?,"
+                       " packets = ?, bytes = ?, received = ?, dropped = ?, if_dropped = ?,"
+                       " flows = ?, evicted = ?, orphan_fragments = ? WHERE id = ?",
+    [SQL_DELETE_ERRORS] = "DELETE FROM decode_errors WHERE run_id = ?",
+    [SQL_INSERT_ERROR] = "INSERT INTO decode_errors (run_id, reason, count) VALUES (?, ?, ?)",
+};
+
+/* The parts of a flow filter, as bits of the shape that selects a cached
+ * SELECT. */
+enum {
+    FILTER_STATE = 1,
+    FILTER_HOST = 2,
+    FILTER_PORT = 4,
+    FILTER_PROTO = 8,
+    FILTER_RUN = 16,
+    FILTER_SHAPES = 32
+};
+
+#define FLOW_COLUMNS                                                                               \
+    "id, run_id, seq, uid, ip_version, proto, orig_h, orig_p, resp_h, resp_p, first_seen,"         \
+    " last_seen, orig_pkts, orig_ip_bytes, orig_bytes, resp_pkts, resp_ip_bytes, resp_bytes,"      \
+    " conn_state, history, syn_count, syn_to_synack, synack_to_ack, icmp_error_type,"              \
+    " icmp_error_code, icmp_error_v6, icmp_error_from, end_reason"
+
+struct fa_store {
+    sqlite3 *db;
+    char *path;
+    int64_t run_id; /* the run being written; 0 when none */
+    sqlite3_stmt *stmt[SQL_COUNT];
+    sqlite3_stmt *select[FILTER_SHAPES];
+};
+
+static const char *const end_names[] = {
+    [FA_END_ACTIVE] = "active",           [FA_END_CLOSED] = "closed",
+    [FA_END_TIMEOUT] = "timeout",         [FA_END_EVICTED] = "evicted",
+    [FA_END_CAPTURE_END] = "capture-end", [FA_END_REUSED] = "reused",
+};
+
+#define N_END_NAMES (sizeof end_names / sizeof end_names[0])
+
+static void set_error(char *errbuf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void set_error(char *errbuf, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (!errbuf)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(errbuf, FA_STORE_ERRBUF_SIZE, fmt, ap);
+    va_end(ap);
+}
+
+/* Reports the connection's last error; always returns -1. */
+static int db_error(struct fa_store *s, char *errbuf, const char *what)
+{
+    set_error(errbuf, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    return -1;
+}
+
+/* Steps a statement that returns no row and resets it for the next use. */
+static int step_done(struct fa_store *s, sqlite3_stmt *st, const char *what, char *errbuf)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc != SQLITE_DONE && rc != SQLITE_ROW)
+        db_error(s, errbuf, what);
+    sqlite3_reset(st);
+    return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
+}
+
+static int exec_sql(struct fa_store *s, const char *sql, const char *what, char *errbuf)
+{
+    if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+        return db_error(s, errbuf, what);
+    return 0;
+}
+
+/* The first query is the one that reads the file, so it is where a file
+ * that is not a database shows up. */
+static int query_int(struct fa_store *s, const char *sql, int64_t *out, char *errbuf)
+{
+    sqlite3_stmt *st;
+    int rc = sqlite3_prepare_v2(s->db, sql, -1, &st, NULL);
+
+    if (rc == SQLITE_OK) {
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW)
+            *out = sqlite3_column_int64(st, 0);
+    }
+    if (rc == SQLITE_ROW || rc == SQLITE_OK) {
+        sqlite3_finalize(st);
+        return 0;
+    }
+    if (rc == SQLITE_NOTADB)
+        set_error(errbuf, "%s: not a flowaudit database (%s)", s->path, sqlite3_errmsg(s->db));
+    else
+        db_error(s, errbuf, "cannot read database");
+    sqlite3_finalize(st);
+    return -1;
+}
+
+static double ns_to_secs(int64_t ns)
+{
+    return (double)fa_ns_to_us(ns) / 1e6;
+}
+
+/* The bounds keep a corrupt value from overflowing int64 nanoseconds. */
+static int64_t secs_to_ns(double secs)
+{
+    double us = secs * 1e6;
+
+    if (!(us > -9.2e15 && us < 9.2e15))
+        return us > 0 ? INT64_MAX / 1000 * 1000 : INT64_MIN / 1000 * 1000;
+    return (int64_t)llround(us) * 1000;
+}
+
+static int bind_text_or_null(sqlite3_stmt *st, int i, const char *text)
+{
+    return text ? sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
+}
+
+static int bind_secs_or_null(sqlite3_stmt *st, int i, int has, int64_t ns)
+{
+    return has ? sqlite3_bind_double(st, i, ns_to_secs(ns)) : sqlite3_bind_null(st, i);
+}
+
+static int bind_count_or_null(sqlite3_stmt *st, int i, int has, uint64_t n)
+{
+    return has ? sqlite3_bind_int64(st, i, (sqlite3_int64)n) : sqlite3_bind_null(st, i);
+}
+
+/* Refuses what is not ours before anything is written: the application
+ * id is checked first because another program may use user_version too. */
+static int check_database(struct fa_store *s, int readonly, int64_t *version, char *errbuf)
+{
+    int64_t app_id = 0, objects = 0;
+    int64_t have = (int64_t)fa_schema_count;
+
+    if (query_int(s, "PRAGMA application_id", &app_id, errbuf) < 0 ||
+        query_int(s, "PRAGMA user_version", version, errbuf) < 0 ||
+        query_int(s, "SELECT count(*) FROM sqlite_schema", &objects, errbuf) < 0)
+        return -1;
+    if (app_id != FA_APPLICATION_ID && !(app_id == 0 && *version == 0 && objects == 0)) {
+        set_error(errbuf, "%s: not a flowaudit database (another application's SQLite database)",
+                  s->path);
+        return -1;
+    }
+    if (*version > have) {
+        set_error(errbuf,
+                  "%s: database schema version %lld is newer than this flowaudit (%lld);"
+                  " use a newer flowaudit",
+                  s->path, (long long)*version, (long long)have);
+        return -1;
+    }
+    if (readonly && *version < have) {
+        set_error(errbuf,
+                  "%s: database schema version %lld is older than this flowaudit (%lld);"
+                  " run a command that writes to it (read, capture) to upgrade it",
+                  s->path, (long long)*version, (long long)have);
+        return -1;
+    }
+    return 0;
+}
+
+/* WAL lets readers run while a capture writes; NORMAL skips the fsync of
+ * each commit, which WAL makes safe against corruption (a crash loses at
+ * most the last commits, never the file). */
+static int configure_writer(struct fa_store *s, char *errbuf)
+{
+    if (sqlite3_db_readonly(s->db, "main") == 1) {
+        set_error(errbuf, "%s: cannot open database for writing: file or directory is read-only",
+                  s->path);
+        return -1;
+    }
+    if (exec_sql(s, "PRAGMA journal_mode = WAL", "cannot set WAL mode", errbuf) < 0 ||
+        exec_sql(s, "PRAGMA synchronous = NORMAL", "cannot set synchronous mode", errbuf) < 0)
+        return -1;
+    return 0;
+}
+
+/* Applies fa_schema[version] and records it; the caller holds the write
+ * transaction. */
+static int apply_migration(struct fa_store *s, int64_t version, char *errbuf)
+{
+    char sql[96];
+
+    if (sqlite3_exec(s->db, fa_schema[version], NULL, NULL, NULL) != SQLITE_OK) {
+        set_error(errbuf, "%s: cannot upgrade the schema to version %lld: %s", s->path,
+                  (long long)version + 1, sqlite3_errmsg(s->db));
+        return -1;
+    }
+    snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %lld",
+             FA_APPLICATION_ID, (long long)version + 1);
+    return exec_sql(s, sql, "cannot record the schema version", errbuf);
+}
+
+static int migrate(struct fa_store *s, char *errbuf)
+{
+    for (;;) {
+        int64_t version = 0;
+
+        if (exec_sql(s, "BEGIN IMMEDIATE", "cannot lock database to upgrade it", errbuf) < 0)
+            return -1;
+        if (query_int(s, "PRAGMA user_version", &version, errbuf) < 0)
+            goto fail;
+        if (version >= (int64_t)fa_schema_count)
+            return exec_sql(s, "COMMIT", "cannot upgrade the schema", errbuf);
+        if (apply_migration(s, version, errbuf) < 0)
+            goto fail;
+        if (exec_sql(s, "COMMIT", "cannot upgrade the schema", errbuf) < 0)
+            goto fail;
+    }
+fail:
+    sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    return -1;
+}
+
+static int prepare_statements(struct fa_store *s, char *errbuf)
+{
+    for (int i = 0; i < SQL_COUNT; i++)
+        if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
+                               NULL) != SQLITE_OK)
+            return db_error(s, errbuf, "cannot prepare statement");
+    return 0;
+}
+
+struct fa_store *fa_store_open(const char *path, int readonly, char *errbuf)
+{
+    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    struct fa_store *s = calloc(1, sizeof *s);
+    int64_t version = 0;
+
+    if (!s || !(s->path = strdup(path))) {
+        set_error(errbuf, "%s: out of memory", path);
+        free(s);
+        return NULL;
+    }
+    if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
+        db_error(s, errbuf, "cannot open database");
+        goto fail;
+    }
+    sqlite3_busy_timeout(s->db, FA_BUSY_TIMEOUT_MS);
+    if (check_database(s, readonly, &version, errbuf) < 0)
+        goto fail;
+    if (!readonly && configure_writer(s, errbuf) < 0)
+        goto fail;
+    if (!readonly && version < (int64_t)fa_schema_count && migrate(s, errbuf) < 0)
+        goto fail;
+    if (exec_sql(s, "PRAGMA foreign_keys = ON", "cannot enable foreign keys", errbuf) < 0 ||
+        prepare_statements(s, errbuf) < 0)
+        goto fail;
+    return s;
+fail:
+    fa_store_close(s);
+    return NULL;
+}
+
+void fa_store_close(struct fa_store *s)
+{
+    if (!s)
+        return;
+    if (s->db && !sqlite3_get_autocommit(s->db) &&
+        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+    for (int i = 0; i < SQL_COUNT; i++)
+        sqlite3_finalize(s->stmt[i]);
+    for (int i = 0; i < FILTER_SHAPES; i++)
+        sqlite3_finalize(s->select[i]);
+    sqlite3_close(s->db);
+    free(s->path);
+    free(s);
+}
+
+/* The run row is committed on its own before the run's transaction opens,
+ * so a run that crashes is still listed, with ended NULL. */
+int64_t fa_store_begin_run(struct fa_store *s, const struct fa_run_info *info, char *errbuf)
+{
+    sqlite3_stmt *st = s->stmt[SQL_INSERT_RUN];
+
+    s->run_id = 0;
+    if (fa_store_commit(s, errbuf) < 0)
+        return -1;
+    sqlite3_bind_text(st, 1, info->mode ? info->mode : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, info->source ? info->source : "", -1, SQLITE_TRANSIENT);
+    bind_text_or_null(st, 3, info->filter);
+    bind_text_or_null(st, 4, info->sensor);
+    sqlite3_bind_text(st, 5, info->version ? info->version : "", -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 6, ns_to_secs(info->started_ns));
+    if (step_done(s, st, "cannot record run", errbuf) < 0)
+        return -1;
+    s->run_id = sqlite3_last_insert_rowid(s->db);
+    if (step_done(s, s->stmt[SQL_BEGIN], "cannot begin transaction", errbuf) < 0)
+        return -1;
+    return s->run_id;
+}
+
+static int need_run(struct fa_store *s, char *errbuf)
+{
+    if (s->run_id > 0)
+        return 0;
+    set_error(errbuf, "%s: no run begun on this handle", s->path);
+    return -1;
+}
+
+static void bind_flow(struct fa_store *s, sqlite3_stmt *st, const struct fa_flow_record *r,
+                      const char *end)
+{
+    char uid[24], orig[FA_ADDR_STRLEN], resp[FA_ADDR_STRLEN], from[FA_ADDR_STRLEN];
+
+    fa_store_uid(s->run_id, r->seq, uid);
+    sqlite3_bind_int64(st, 1, s->run_id);
+    sqlite3_bind_int64(st, 2, (sqlite3_int64)r->seq);
+    sqlite3_bind_text(st, 3, uid, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 4, r->ip_version);
+    sqlite3_bind_int(st, 5, r->proto);
+    sqlite3_bind_text(st, 6, fa_addr_str(&r->orig_h, orig), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 7, r->orig_p);
+    sqlite3_bind_text(st, 8, fa_addr_str(&r->resp_h, resp), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int(st, 9, r->resp_p);
+    sqlite3_bind_double(st, 10, ns_to_secs(r->first_ns));
+    sqlite3_bind_double(st, 11, ns_to_secs(r->last_ns));
+    sqlite3_bind_int64(st, 12, (sqlite3_int64)r->orig_pkts);
+    sqlite3_bind_int64(st, 13, (sqlite3_int64)r->orig_ip_bytes);
+    sqlite3_bind_int64(st, 14, (sqlite3_int64)r->orig_bytes);
+    sqlite3_bind_int64(st, 15, (sqlite3_int64)r->resp_pkts);
+    sqlite3_bind_int64(st, 16, (sqlite3_int64)r->resp_ip_bytes);
+    sqlite3_bind_int64(st, 17, (sqlite3_int64)r->resp_bytes);
+    sqlite3_bind_text(st, 18, r->conn_state, strnlen(r->conn_state, sizeof r->conn_state),
+                      SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 19, r->history, strnlen(r->history, sizeof r->history), SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st, 20, r->syn_count);
+    bind_secs_or_null(st, 21, r->syn_to_synack_ns >= 0, r->syn_to_synack_ns);
+    bind_secs_or_null(st, 22, r->synack_to_ack_ns >= 0, r->synack_to_ack_ns);
+    bind_count_or_null(st, 23, r->has_icmp_error, r->icmp_error_type);
+    bind_count_or_null(st, 24, r->has_icmp_error, r->icmp_error_code);
+    bind_count_or_null(st, 25, r->has_icmp_error, r->icmp_error_v6 != 0);
+    bind_text_or_null(st, 26, r->has_icmp_error ? fa_addr_str(&r->icmp_error_from, from) : NULL);
+    sqlite3_bind_text(st, 27, end, -1, SQLITE_STATIC);
+}
+
+int fa_store_put_flow(struct fa_store *s, const struct fa_flow_record *rec, char *errbuf)
+{
+    const char *end = fa_store_end_name(rec->end);
+
+    if (need_run(s, errbuf) < 0)
+        return -1;
+    if (!end) {
+        set_error(errbuf, "%s: flow %llu: unknown end reason %d", s->path,
+                  (unsigned long long)rec->seq, (int)rec->end);
+        return -1;
+    }
+    bind_flow(s, s->stmt[SQL_UPSERT_FLOW], rec, end);
+    return step_done(s, s->stmt[SQL_UPSERT_FLOW], "cannot store flow", errbuf);
+}
+
+static int put_decode_errors(struct fa_store *s, const uint64_t *counts, char *errbuf)
+{
+    sqlite3_stmt *del = s->stmt[SQL_DELETE_ERRORS], *ins = s->stmt[SQL_INSERT_ERROR];
+
+    sqlite3_bind_int64(del, 1, s->run_id);
+    if (step_done(s, del, "cannot store decode errors", errbuf) < 0)
+        return -1;
+    for (int r = FA_DECODE_OK + 1; r < FA_DECODE_NREASONS; r++) {
+        if (counts[r] == 0)
+            continue;
+        sqlite3_bind_int64(ins, 1, s->run_id);
+        sqlite3_bind_text(ins, 2, fa_decode_reason_name(r), -1, SQLITE_STATIC);
+        sqlite3_bind_int64(ins, 3, (sqlite3_int64)counts[r]);
+        if (step_done(s, ins, "cannot store decode errors", errbuf) < 0)
+            return -1;
+    }
+    return 0;
+}
+
+int fa_store_put_totals(struct fa_store *s, const struct fa_run_totals *t, char *errbuf)
+{
+    sqlite3_stmt *st = s->stmt[SQL_UPDATE_RUN];
+
+    if (need_run(s, errbuf) < 0)
+        return -1;
+    bind_secs_or_null(st, 1, t->ended_ns != 0, t->ended_ns);
+    bind_secs_or_null(st, 2, t->first_packet_ns != 0, t->first_packet_ns);
+    bind_secs_or_null(st, 3, t->last_packet_ns != 0, t->last_packet_ns);
+    sqlite3_bind_int64(st, 4, (sqlite3_int64)t->packets);
+    sqlite3_bind_int64(st, 5, (sqlite3_int64)t->bytes);
+    bind_count_or_null(st, 6, t->has_pcap_stats, t->received);
+    bind_count_or_null(st, 7, t->has_pcap_stats, t->dropped);
+    bind_count_or_null(st, 8, t->has_pcap_stats, t->if_dropped);
+    sqlite3_bind_int64(st, 9, (sqlite3_int64)t->flows);
+    sqlite3_bind_int64(st, 10, (sqlite3_int64)t->evicted);
+    sqlite3_bind_int64(st, 11, (sqlite3_int64)t->orphan_fragments);
+    sqlite3_bind_int64(st, 12, s->run_id);
+    if (step_done(s, st, "cannot store run totals", errbuf) < 0)
+        return -1;
+    return put_decode_errors(s, t->decode_errors, errbuf);
+}
+
+int fa_store_commit(struct fa_store *s, char *errbuf)
+{
+    if (!sqlite3_get_autocommit(s->db) &&
+        step_done(s, s->stmt[SQL_COMMIT], "cannot commit", errbuf) < 0)
+        return -1;
+    if (s->run_id > 0 && step_done(s, s->stmt[SQL_BEGIN], "cannot begin transaction", errbuf) < 0)
+        return -1;
+    return 0;
+}
+
+void fa_flow_filter_init(struct fa_flow_filter *f)
+{
+    memset(f, 0, sizeof *f);
+    f->port = -1;
+    f->proto = -1;
+}
+
+static unsigned filter_shape(const struct fa_flow_filter *f)
+{
+    if (!f)
+        return 0;
+    return (f->conn_state ? FILTER_STATE : 0) | (f->host ? FILTER_HOST : 0) |
+           (f->port >= 0 ? FILTER_PORT : 0) | (f->proto >= 0 ? FILTER_PROTO : 0) |
+           (f->run_id > 0 ? FILTER_RUN : 0);
+}
+
+/* Parameters are numbered by filter part, so a shape binds only its own. */
+static void build_select(unsigned shape, char *sql, size_t size)
+{
+    static const struct {
+        unsigned bit;
+        const char *cond;
+    } parts[] = {
+        {FILTER_STATE, "conn_state = ?1"},
+        {FILTER_HOST, "(orig_h = ?2 OR resp_h = ?2)"},
+        {FILTER_PORT, "(orig_p = ?3 OR resp_p = ?3)"},
+        {FILTER_PROTO, "(proto = ?4 OR (?4 = 1 AND proto = 58))"},
+        {FILTER_RUN, "run_id = ?5"},
+    };
+    size_t n = (size_t)snprintf(sql, size, "SELECT " FLOW_COLUMNS " FROM flows");
+    const char *joiner = " WHERE ";
+
+    for (size_t i = 0; i < sizeof parts / sizeof parts[0]; i++) {
+        if (!(shape & parts[i].bit))
+            continue;
+        n += (size_t)snprintf(sql + n, size - n, "%s%s", joiner, parts[i].cond);
+        joiner = " AND ";
+    }
+    snprintf(sql + n, size - n, " ORDER BY run_id, first_seen, seq");
+}
+
+static sqlite3_stmt *select_for(struct fa_store *s, const struct fa_flow_filter *f, char *errbuf)
+{
+    unsigned shape = filter_shape(f);
+    char sql[1024], host[FA_ADDR_STRLEN];
+    sqlite3_stmt *st = s->select[shape];
+
+    if (!st) {
+        build_select(shape, sql, sizeof sql);
+        if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
+            db_error(s, errbuf, "cannot query flows");
+            return NULL;
+        }
+        s->select[shape] = st;
+    }
+    if (shape & FILTER_STATE)
+        sqlite3_bind_text(st, 1, f->conn_state, -1, SQLITE_TRANSIENT);
+    if (shape & FILTER_HOST)
+        sqlite3_bind_text(st, 2, fa_addr_str(f->host, host), -1, SQLITE_TRANSIENT);
+    if (shape & FILTER_PORT)
+        sqlite3_bind_int(st, 3, f->port);
+    if (shape & FILTER_PROTO)
+        sqlite3_bind_int(st, 4, f->proto);
+    if (shape & FILTER_RUN)
+        sqlite3_bind_int64(st, 5, f->run_id);
+    return st;
+}
+
+/* Addresses are stored as text; IPv4 comes back IPv4-mapped. */
+static int parse_addr(const unsigned char *text, struct fa_addr *a)
+{
+    memset(a, 0, sizeof *a);
+    if (text && inet_pton(AF_INET, (const char *)text, a->b + 12) == 1) {
+        a->b[10] = a->b[11] = 0xff;
+        return 0;
+    }
+    return text && inet_pton(AF_INET6, (const char *)text, a->b) == 1 ? 0 : -1;
+}
+
+static void copy_text(char *dst, size_t size, const unsigned char *src)
+{
+    snprintf(dst, size, "%s", src ? (const char *)src : "");
+}
+
+static int parse_end(const unsigned char *text, enum fa_flow_end *end)
+{
+    for (size_t i = 0; i < N_END_NAMES; i++)
+        if (text && strcmp((const char *)text, end_names[i]) == 0) {
+            *end = (enum fa_flow_end)i;
+            return 0;
+        }
+    return -1;
+}
+
+static int64_t column_secs_or(sqlite3_stmt *st, int col, int64_t none)
+{
+    if (sqlite3_column_type(st, col) == SQLITE_NULL)
+        return none;
+    return secs_to_ns(sqlite3_column_double(st, col));
+}
+
+/* Columns in FLOW_COLUMNS order. */
+static int read_flow(sqlite3_stmt *st, struct fa_stored_flow *f)
+{
+    struct fa_flow_record *r = &f->rec;
+    int bad = 0;
+
+    memset(f, 0, sizeof *f);
+    f->id = sqlite3_column_int64(st, 0);
+    f->run_id = sqlite3_column_int64(st, 1);
+    r->seq = (uint64_t)sqlite3_column_int64(st, 2);
+    copy_text(f->uid, sizeof f->uid, sqlite3_column_text(st, 3));
+    r->ip_version = (uint8_t)sqlite3_column_int(st, 4);
+    r->proto = (uint8_t)sqlite3_column_int(st, 5);
+    bad |= parse_addr(sqlite3_column_text(st, 6), &r->orig_h);
+    r->orig_p = (uint16_t)sqlite3_column_int(st, 7);
+    bad |= parse_addr(sqlite3_column_text(st, 8), &r->resp_h);
+    r->resp_p = (uint16_t)sqlite3_column_int(st, 9);
+    r->first_ns = secs_to_ns(sqlite3_column_double(st, 10));
+    r->last_ns = secs_to_ns(sqlite3_column_double(st, 11));
+    r->orig_pkts = (uint64_t)sqlite3_column_int64(st, 12);
+    r->orig_ip_bytes = (uint64_t)sqlite3_column_int64(st, 13);
+    r->orig_bytes = (uint64_t)sqlite3_column_int64(st, 14);
+    r->resp_pkts = (uint64_t)sqlite3_column_int64(st, 15);
+    r->resp_ip_bytes = (uint64_t)sqlite3_column_int64(st, 16);
+    r->resp_bytes = (uint64_t)sqlite3_column_int64(st, 17);
+    copy_text(r->conn_state, sizeof r->conn_state, sqlite3_column_text(st, 18));
+    copy_text(r->history, sizeof r->history, sqlite3_column_text(st, 19));
+    r->syn_count = (uint32_t)sqlite3_column_int64(st, 20);
+    r->syn_to_synack_ns = column_secs_or(st, 21, -1);
+    r->synack_to_ack_ns = column_secs_or(st, 22, -1);
+    if (sqlite3_column_type(st, 23) != SQLITE_NULL) {
+        r->has_icmp_error = 1;
+        r->icmp_error_type = (uint8_t)sqlite3_column_int(st, 23);
+        r->icmp_error_code = (uint8_t)sqlite3_column_int(st, 24);
+        r->icmp_error_v6 = sqlite3_column_int(st, 25) != 0;
+        bad |= parse_addr(sqlite3_column_text(st, 26), &r->icmp_error_from);
+    }
+    bad |= parse_end(sqlite3_column_text(st, 27), &r->end);
+    return bad ? -1 : 0;
+}
+
+int fa_store_each_flow(struct fa_store *s, const struct fa_flow_filter *f, fa_flow_visitor fn,
+                       void *ctx, char *errbuf)
+{
+    sqlite3_stmt *st = select_for(s, f, errbuf);
+    struct fa_stored_flow flow;
+    int rc, ret = 0;
+
+    if (!st)
+        return -1;
+    while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+        if (read_flow(st, &flow) < 0) {
+            set_error(errbuf, "%s: flow %lld: malformed row (address or end_reason)", s->path,
+                      (long long)flow.id);
+            ret = -1;
+            break;
+        }
+        if (fn(ctx, &flow) != 0)
+            break;
+    }
+    if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+        ret = db_error(s, errbuf, "cannot read flows");
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+    return ret;
+}
+
+/* splitmix64's finalizer: a bijection on 64 bits that mixes every input
+ * bit into every output bit. */
+static uint64_t mix64(uint64_t x)
+{
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/*
+ * The key packs run_id and seq without overlap in its ranges, and mix64()
+ * is a bijection, so the 11 base62 digits of h (62^11 > 2^64) differ for
+ * distinct flows.  Six more digits come from mix64(h), for Zeek's length;
+ * the first of them also evens out h's top digit, which is below 22, and
+ * leaves it recoverable, so distinctness holds.
+ */
+void fa_store_uid(int64_t run_id, uint64_t seq, char *buf)
+{
+    static const char digits[] = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
+    uint64_t h = mix64(((uint64_t)run_id << 40) ^ seq), g = mix64(h);
+    int first = (int)(g % 62);
+
+    buf[0] = 'C';
+    for (int i = 1; i <= 6; i++, g /= 62)
+        buf[i] = digits[g % 62];
+    for (int i = 7; i <= 16; i++, h /= 62)
+        buf[i] = digits[h % 62];
+    buf[17] = digits[(h + (uint64_t)first) % 62];
+    buf[18] = '\0';
+}
+
+const char *fa_store_end_name(enum fa_flow_end e)
+{
+    return (unsigned)e < N_END_NAMES ? end_names[e] : NULL;
+}
