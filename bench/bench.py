@@ -15,10 +15,10 @@ fails on a slow figure.
 """
 import argparse
 import os
-import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -26,16 +26,18 @@ ROOT = os.path.dirname(HERE)
 
 
 def run(cmd):
-    """Runs cmd; returns (wall seconds, peak RSS in MiB) of that child alone."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    err = proc.stderr.read().decode(errors="replace")
-    proc.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        sys.exit(f"bench: {' '.join(cmd)} failed:\n{err}")
-    return wall, usage.ru_maxrss / 1024.0
+    """Runs cmd under GNU time; returns (wall seconds, peak RSS in MiB).
+
+    The peak comes from GNU time, not from this process's wait4(): a child
+    forked from Python would report Python's own memory as its peak."""
+    with tempfile.NamedTemporaryFile("r") as rss:
+        start = time.perf_counter()
+        proc = subprocess.run(["/usr/bin/time", "-o", rss.name, "-f", "%M"] + cmd,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            sys.exit(f"bench: {' '.join(cmd)} failed:\n{proc.stderr.decode(errors='replace')}")
+        return wall, int(rss.read().split()[-1]) / 1024.0
 
 
 def count_packets(loop, pcap):

@@ -5,9 +5,9 @@
  * Invariants:
  *   - every frame libpcap hands over is counted once: as a packet given to
  *     the flow table, or under the decoder's reason for skipping it;
- *   - flows reach the store as they end, inside a transaction committed
- *     every COMMIT_EVERY flows (and, live, every checkpoint), so nothing
- *     is written per packet and a crash loses at most one batch;
+ *   - flows go to the writer thread as they end; it commits in batches
+ *     (and, live, at every checkpoint), so nothing is written per packet
+ *     and a crash loses at most one batch;
  *   - the run's row is finished (ended set) only when every flow and the
  *     totals were committed; an error stops the run with status 2 after
  *     committing what was already recorded.
@@ -28,9 +28,11 @@
 
 #include "decode.h"
 #include "store.h"
+#include "writer.h"
 
-#define COMMIT_EVERY 20000
 #define PROGRESS_EVERY_PACKETS 65536
+/* Large reads: the default stdio buffer costs a system call per 4 KiB. */
+#define READ_BUFFER_SIZE (1 << 20)
 
 static volatile sig_atomic_t stop_requested;
 static pcap_t *volatile live_handle; /* for pcap_breakloop from the handler */
@@ -39,9 +41,9 @@ struct run {
     const struct fa_capture_opts *o;
     struct fa_store *store;
     struct fa_flow_table *flows;
+    struct fa_writer *writer;
     struct fa_run_totals totals;
     unsigned decode_flags;
-    uint64_t uncommitted;
     int failed; /* a store write failed: stop reading */
     char errbuf[FA_STORE_ERRBUF_SIZE];
     /* progress */
@@ -78,21 +80,14 @@ void fa_capture_opts_defaults(struct fa_capture_opts *o)
 /* ------------------------------------------------------------------ */
 /* Store side. */
 
-static void store_flow(void *ctx, const struct fa_flow_record *rec, int final)
+/* Checkpoints and final records take the same path: the store updates a
+ * flow it has seen before. */
+static void store_flow(void *ctx, const struct fa_flow_record *rec, int is_final)
 {
     struct run *r = ctx;
-    (void) final;
-    if (r->failed)
-        return;
-    if (fa_store_put_flow(r->store, rec, r->errbuf) < 0) {
+    (void)is_final;
+    if (!r->failed && fa_writer_put(r->writer, rec) < 0)
         r->failed = 1;
-        return;
-    }
-    if (++r->uncommitted >= COMMIT_EVERY) {
-        if (fa_store_commit(r->store, r->errbuf) < 0)
-            r->failed = 1;
-        r->uncommitted = 0;
-    }
 }
 
 static void fill_totals(struct run *r)
@@ -109,12 +104,10 @@ static int commit_progress(struct run *r)
     if (r->failed)
         return -1;
     fill_totals(r);
-    if (fa_store_put_totals(r->store, &r->totals, r->errbuf) < 0 ||
-        fa_store_commit(r->store, r->errbuf) < 0) {
+    if (fa_writer_commit(r->writer, &r->totals, r->errbuf) < 0) {
         r->failed = 1;
         return -1;
     }
-    r->uncommitted = 0;
     return 0;
 }
 
@@ -178,14 +171,35 @@ static int apply_filter(pcap_t *p, const char *name, const char *filter)
     return 0;
 }
 
-static pcap_t *open_file(const char *path)
+/* A capture file, read through a large stdio buffer of its own: the
+ * default one costs a system call per 4 KiB. */
+struct source {
+    pcap_t *pcap;
+    char *buf;
+};
+
+static int open_file(const char *path, struct source *src)
 {
     char err[PCAP_ERRBUF_SIZE] = "";
-    pcap_t *p = pcap_open_offline_with_tstamp_precision(path, PCAP_TSTAMP_PRECISION_NANO, err);
-    if (!p)
-        fprintf(stderr, "flowaudit: %s: not a readable pcap or pcapng capture: %s\n",
-                strcmp(path, "-") ? path : "standard input", err);
-    return p;
+    int is_stdin = strcmp(path, "-") == 0;
+    const char *name = is_stdin ? "standard input" : path;
+    FILE *fp = is_stdin ? stdin : fopen(path, "rb");
+    if (!fp) {
+        fprintf(stderr, "flowaudit: %s: cannot open: %s\n", name, strerror(errno));
+        return -1;
+    }
+    /* glibc honours the size only with a caller's buffer. */
+    src->buf = malloc(READ_BUFFER_SIZE);
+    if (src->buf)
+        setvbuf(fp, src->buf, _IOFBF, READ_BUFFER_SIZE);
+    src->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, err);
+    if (!src->pcap) {
+        fprintf(stderr, "flowaudit: %s: not a readable pcap or pcapng capture: %s\n", name, err);
+        if (!is_stdin)
+            fclose(fp);
+        return -1;
+    }
+    return 0;
 }
 
 static pcap_t *open_live(const char *iface)
@@ -234,14 +248,17 @@ static int drop_privileges(const char *user)
 /* ------------------------------------------------------------------ */
 /* Reading files. */
 
-static void close_files(pcap_t **handles, int n)
+static void close_files(struct source *files, int n)
 {
-    if (!handles)
+    if (!files)
         return;
-    for (int i = 0; i < n; i++)
-        if (handles[i])
-            pcap_close(handles[i]);
-    free(handles);
+    for (int i = 0; i < n; i++) {
+        /* pcap_close closes the stream, which uses buf to the end. */
+        if (files[i].pcap)
+            pcap_close(files[i].pcap);
+        free(files[i].buf);
+    }
+    free(files);
 }
 
 static int read_one(struct run *r, pcap_t *p, const char *name)
@@ -284,29 +301,29 @@ static int read_one(struct run *r, pcap_t *p, const char *name)
 
 /* Opens every file before anything is written, so a bad name fails the
  * run before it starts. */
-static pcap_t **open_files(const struct fa_capture_opts *o)
+static struct source *open_files(const struct fa_capture_opts *o)
 {
-    pcap_t **handles = calloc((size_t)o->nfiles, sizeof *handles);
-    if (!handles) {
+    struct source *files = calloc((size_t)o->nfiles, sizeof *files);
+    if (!files) {
         fprintf(stderr, "flowaudit: out of memory\n");
         return NULL;
     }
     for (int i = 0; i < o->nfiles; i++) {
-        handles[i] = open_file(o->files[i]);
-        if (!handles[i] || apply_filter(handles[i], o->files[i], o->filter) < 0) {
-            close_files(handles, o->nfiles);
+        if (open_file(o->files[i], &files[i]) < 0 ||
+            apply_filter(files[i].pcap, o->files[i], o->filter) < 0) {
+            close_files(files, o->nfiles);
             return NULL;
         }
     }
-    return handles;
+    return files;
 }
 
-static int read_files(struct run *r, pcap_t **handles)
+static int read_files(struct run *r, struct source *files)
 {
     for (int i = 0; i < r->o->nfiles; i++) {
         r->file = r->o->files[i];
         r->file_index = i;
-        if (read_one(r, handles[i], r->o->files[i]) < 0)
+        if (read_one(r, files[i].pcap, r->o->files[i]) < 0)
             return -1;
     }
     return 0;
@@ -437,7 +454,7 @@ int fa_capture_run(const struct fa_capture_opts *o)
     struct run r;
     char ferr[FA_ERRBUF_SIZE];
     pcap_t *live = NULL;
-    pcap_t **files = NULL;
+    struct source *files = NULL;
     int status = 0;
 
     memset(&r, 0, sizeof r);
@@ -466,7 +483,7 @@ int fa_capture_run(const struct fa_capture_opts *o)
         fa_store_close(r.store);
         goto fail_early;
     }
-    if (begin_run(&r) < 0) {
+    if (begin_run(&r) < 0 || !(r.writer = fa_writer_start(r.store, r.errbuf))) {
         fprintf(stderr, "flowaudit: %s\n", r.errbuf);
         status = 2;
         goto out;
@@ -485,11 +502,13 @@ int fa_capture_run(const struct fa_capture_opts *o)
     /* Whatever happened, what was recorded is written. */
     fa_flow_flush(r.flows);
     r.totals.ended_ns = wall_ns();
-    if (commit_progress(&r) < 0)
-        status = 2;
-    if (r.failed)
+    fill_totals(&r);
+    if (fa_writer_stop(r.writer, &r.totals, r.errbuf) < 0)
+        r.failed = 1;
+    if (r.failed) {
         fprintf(stderr, "flowaudit: %s\n", r.errbuf);
-    else if (r.totals.dropped && !o->quiet)
+        status = 2;
+    } else if (r.totals.dropped && !o->quiet)
         fprintf(stderr, "flowaudit: %s: the kernel dropped %llu packets\n", o->iface,
                 (unsigned long long)r.totals.dropped);
 out:

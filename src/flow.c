@@ -119,6 +119,10 @@ struct fa_flow_table {
     struct flow *attempt_head, *attempt_tail;
     struct flow *free_flows;
     int64_t now_ns;
+    /* No flow's deadline is earlier than this; it may be earlier than the
+     * true next deadline, never later, so expiry work is skipped only when
+     * there is certainly none to do. */
+    int64_t next_expiry_ns;
     struct fa_flow_stats stats;
     struct frag_slot frags[FRAG_SLOTS];
 };
@@ -341,8 +345,31 @@ static void list_unlink(struct fa_flow_table *t, struct flow *f)
     f->prev = f->next = NULL;
 }
 
+static int64_t list_timeout(const struct fa_flow_table *t, enum flow_list which)
+{
+    switch (which) {
+    case L_TCP:
+        return t->cfg.tcp_timeout_ns;
+    case L_UDP:
+        return t->cfg.udp_timeout_ns;
+    case L_ICMP:
+        return t->cfg.icmp_timeout_ns;
+    case L_OTHER:
+        return t->cfg.other_timeout_ns;
+    default:
+        return t->cfg.close_linger_ns;
+    }
+}
+
+static void note_deadline(struct fa_flow_table *t, int64_t deadline)
+{
+    if (deadline < t->next_expiry_ns)
+        t->next_expiry_ns = deadline;
+}
+
 static void list_append(struct fa_flow_table *t, struct flow *f, enum flow_list which)
 {
+    note_deadline(t, f->last_ns + list_timeout(t, which));
     struct list *l = &t->lists[which];
     f->list = (uint8_t)which;
     f->next = NULL;
@@ -363,22 +390,6 @@ static void list_touch(struct fa_flow_table *t, struct flow *f, enum flow_list w
     list_append(t, f, which);
 }
 
-static int64_t list_timeout(const struct fa_flow_table *t, enum flow_list which)
-{
-    switch (which) {
-    case L_TCP:
-        return t->cfg.tcp_timeout_ns;
-    case L_UDP:
-        return t->cfg.udp_timeout_ns;
-    case L_ICMP:
-        return t->cfg.icmp_timeout_ns;
-    case L_OTHER:
-        return t->cfg.other_timeout_ns;
-    default:
-        return t->cfg.close_linger_ns;
-    }
-}
-
 static enum flow_list base_list(uint8_t proto)
 {
     switch (proto) {
@@ -396,6 +407,7 @@ static enum flow_list base_list(uint8_t proto)
 
 static void attempts_append(struct fa_flow_table *t, struct flow *f)
 {
+    note_deadline(t, f->attempt_deadline_ns);
     f->in_attempts = 1;
     f->anext = NULL;
     f->aprev = t->attempt_tail;
@@ -1035,6 +1047,7 @@ struct fa_flow_table *fa_flow_table_new(const struct fa_flow_config *cfg, fa_flo
     t->sink = sink;
     t->sink_ctx = sink_ctx;
     t->nbuckets = 4096;
+    t->next_expiry_ns = INT64_MAX;
     t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
     if (!t->buckets) {
         free(t);
@@ -1070,6 +1083,8 @@ void fa_flow_table_free(struct fa_flow_table *t)
 
 void fa_flow_expire(struct fa_flow_table *t, int64_t now)
 {
+    if (now < t->next_expiry_ns)
+        return;
     while (t->attempt_head && t->attempt_head->attempt_deadline_ns <= now) {
         struct flow *f = t->attempt_head;
         attempts_remove(t, f);
@@ -1082,6 +1097,12 @@ void fa_flow_expire(struct fa_flow_table *t, int64_t now)
         while ((f = t->lists[i].head) && f->last_ns + timeout <= now)
             end_flow(t, f, i == L_CLOSING ? FA_END_CLOSED : FA_END_TIMEOUT);
     }
+    t->next_expiry_ns = INT64_MAX;
+    if (t->attempt_head)
+        note_deadline(t, t->attempt_head->attempt_deadline_ns);
+    for (int i = 0; i < L_COUNT; i++)
+        if (t->lists[i].head)
+            note_deadline(t, t->lists[i].head->last_ns + list_timeout(t, (enum flow_list)i));
 }
 
 /* Finds or creates the flow of p; *is_orig says which side sent it. */
