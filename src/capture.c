@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <grp.h>
+#include <poll.h>
 #include <pcap/pcap.h>
 #include <pwd.h>
 #include <signal.h>
@@ -34,8 +35,11 @@
 /* Large reads: the default stdio buffer costs a system call per 4 KiB. */
 #define READ_BUFFER_SIZE (1 << 20)
 
+/* Set by SIGINT and SIGTERM; the capture loop polls with a timeout, so it
+ * sees the flag within POLL_MS even on a silent interface. */
 static volatile sig_atomic_t stop_requested;
-static pcap_t *volatile live_handle; /* for pcap_breakloop from the handler */
+#define POLL_MS 250
+#define DISPATCH_BATCH 512
 
 struct run {
     const struct fa_capture_opts *o;
@@ -336,8 +340,6 @@ static void on_stop_signal(int sig)
 {
     (void)sig;
     stop_requested = 1;
-    if (live_handle)
-        pcap_breakloop(live_handle);
 }
 
 static void live_callback(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
@@ -368,12 +370,23 @@ static int capture_live(struct run *r, pcap_t *p)
     if (!fa_decode_link_supported(r->file_index))
         fprintf(stderr, "flowaudit: %s: link type %d is not decoded\n", o->iface, r->file_index);
 
-    live_handle = p;
+    /* libpcap's own timeout does not fire on a silent Linux interface
+     * (TPACKET_V3), so the loop waits in poll() and reads without blocking. */
+    char err[PCAP_ERRBUF_SIZE];
+    int fd = pcap_get_selectable_fd(p);
+    if (fd < 0 || pcap_setnonblock(p, 1, err) < 0) {
+        fprintf(stderr, "flowaudit: %s: cannot poll the capture handle\n", o->iface);
+        return -1;
+    }
     while (!stop_requested && !r->failed) {
-        int n = pcap_dispatch(p, 256, live_callback, (u_char *)r);
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        poll(&pfd, 1, POLL_MS); /* EINTR from a stop signal is a normal wake-up */
+        int batch = DISPATCH_BATCH;
+        if (o->count && o->count - r->totals.packets < (uint64_t)batch)
+            batch = (int)(o->count - r->totals.packets);
+        int n = pcap_dispatch(p, batch, live_callback, (u_char *)r);
         if (n == PCAP_ERROR) {
             fprintf(stderr, "flowaudit: %s: capture failed: %s\n", o->iface, pcap_geterr(p));
-            live_handle = NULL;
             return -1;
         }
         int64_t now = mono_ns();
@@ -395,7 +408,6 @@ static int capture_live(struct run *r, pcap_t *p)
             r->next_progress_ns = now + 500000000LL;
         }
     }
-    live_handle = NULL;
     record_pcap_stats(r, p);
     return r->failed ? -1 : 0;
 }

@@ -82,7 +82,8 @@ struct flow {
     uint64_t seq;
     struct fa_addr orig_h, resp_h;
     uint16_t orig_p, resp_p;
-    int64_t first_ns, last_ns;
+    int64_t first_ns, last_ns; /* the packets' own timestamps */
+    int64_t active_ns;         /* the table's clock at the last packet: what ages the flow */
     int64_t attempt_deadline_ns;
     int64_t syn_ns, synack_ns, ack_ns;
     uint32_t syn_count;
@@ -369,7 +370,7 @@ static void note_deadline(struct fa_flow_table *t, int64_t deadline)
 
 static void list_append(struct fa_flow_table *t, struct flow *f, enum flow_list which)
 {
-    note_deadline(t, f->last_ns + list_timeout(t, which));
+    note_deadline(t, f->active_ns + list_timeout(t, which));
     struct list *l = &t->lists[which];
     f->list = (uint8_t)which;
     f->next = NULL;
@@ -785,7 +786,7 @@ static void tcp_packet(struct fa_flow_table *t, struct flow *f, int is_orig,
     tcp_history(f, e, is_orig, p);
 
     if (was_inactive_orig && tcp_attempting(f) && !f->in_attempts) {
-        f->attempt_deadline_ns = ts + t->cfg.attempt_timeout_ns;
+        f->attempt_deadline_ns = t->now_ns + t->cfg.attempt_timeout_ns;
         attempts_append(t, f);
     }
 }
@@ -852,6 +853,12 @@ static const char *udp_conn_state(const struct flow *f)
 /* ------------------------------------------------------------------ */
 /* Records. */
 
+/* Packets out of time order would give a handshake a negative length. */
+static int64_t nonnegative(int64_t ns)
+{
+    return ns > 0 ? ns : 0;
+}
+
 static void make_record(const struct flow *f, enum fa_flow_end end, struct fa_flow_record *r)
 {
     memset(r, 0, sizeof *r);
@@ -880,8 +887,8 @@ static void make_record(const struct flow *f, enum fa_flow_end end, struct fa_fl
     }
     memcpy(r->history, f->history, sizeof r->history);
     r->syn_count = f->syn_count;
-    r->syn_to_synack_ns = f->synack_ns >= 0 ? f->synack_ns - f->syn_ns : -1;
-    r->synack_to_ack_ns = f->ack_ns >= 0 ? f->ack_ns - f->synack_ns : -1;
+    r->syn_to_synack_ns = f->synack_ns >= 0 ? nonnegative(f->synack_ns - f->syn_ns) : -1;
+    r->synack_to_ack_ns = f->ack_ns >= 0 ? nonnegative(f->ack_ns - f->synack_ns) : -1;
     r->has_icmp_error = f->has_icmp_error;
     r->icmp_error_type = f->icmp_error_type;
     r->icmp_error_code = f->icmp_error_code;
@@ -911,7 +918,7 @@ static struct flow *idlest(struct fa_flow_table *t)
     struct flow *best = NULL;
     for (int i = 0; i < L_COUNT; i++) {
         struct flow *h = t->lists[i].head;
-        if (h && (!best || h->last_ns < best->last_ns))
+        if (h && (!best || h->active_ns < best->active_ns))
             best = h;
     }
     return best;
@@ -941,6 +948,7 @@ static struct flow *new_flow(struct fa_flow_table *t, const struct key *k, uint6
     f->orig_p = k->sport;
     f->resp_p = k->dport;
     f->first_ns = f->last_ns = ts;
+    f->active_ns = t->now_ns;
     f->syn_ns = f->synack_ns = f->ack_ns = -1;
     f->seq = ++t->stats.flows;
     t->stats.active++;
@@ -1094,7 +1102,7 @@ void fa_flow_expire(struct fa_flow_table *t, int64_t now)
     for (int i = 0; i < L_COUNT; i++) {
         int64_t timeout = list_timeout(t, (enum flow_list)i);
         struct flow *f;
-        while ((f = t->lists[i].head) && f->last_ns + timeout <= now)
+        while ((f = t->lists[i].head) && f->active_ns + timeout <= now)
             end_flow(t, f, i == L_CLOSING ? FA_END_CLOSED : FA_END_TIMEOUT);
     }
     t->next_expiry_ns = INT64_MAX;
@@ -1102,7 +1110,7 @@ void fa_flow_expire(struct fa_flow_table *t, int64_t now)
         note_deadline(t, t->attempt_head->attempt_deadline_ns);
     for (int i = 0; i < L_COUNT; i++)
         if (t->lists[i].head)
-            note_deadline(t, t->lists[i].head->last_ns + list_timeout(t, (enum flow_list)i));
+            note_deadline(t, t->lists[i].head->active_ns + list_timeout(t, (enum flow_list)i));
 }
 
 /* Finds or creates the flow of p; *is_orig says which side sent it. */
@@ -1155,16 +1163,19 @@ static void attach_icmp_error(struct fa_flow_table *t, const struct fa_packet *p
 
 void fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *p, int64_t ts)
 {
-    if (ts < t->now_ns)
-        ts = t->now_ns;
-    t->now_ns = ts;
+    /* Files of one capture may overlap in time: flows age on the table's
+     * clock, which never runs backwards, while records keep the packets'
+     * own timestamps. */
+    if (ts > t->now_ns)
+        t->now_ns = ts;
+    int64_t now = t->now_ns;
     t->stats.packets++;
-    fa_flow_expire(t, ts);
+    fa_flow_expire(t, now);
 
     uint16_t sport = 0, dport = 0;
     struct fa_packet frag; /* a later fragment, given its datagram's ports */
     if (p->is_fragment && p->frag_offset > 0) {
-        const struct frag_slot *s = frag_find(t, p, ts);
+        const struct frag_slot *s = frag_find(t, p, now);
         if (!s) {
             t->stats.orphan_fragments++;
             return;
@@ -1179,7 +1190,7 @@ void fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *p, int64_t 
         sport = p->sport;
         dport = p->dport;
         if (p->is_fragment)
-            frag_remember(t, p, ts);
+            frag_remember(t, p, now);
     } else if (p->has_icmp) {
         sport = p->icmp_type;
         dport = p->proto == FA_PROTO_ICMP ? icmp4_counterpart(p->icmp_type, p->icmp_code)
@@ -1195,8 +1206,13 @@ void fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *p, int64_t 
     /* As Zeek, a flow closed on both sides stops aging: stray ACKs after
      * the FINs neither lengthen it nor keep it in memory. */
     int both_closed = f->orig.did_close && f->resp.did_close;
-    if (!both_closed)
-        f->last_ns = ts;
+    if (!both_closed) {
+        f->active_ns = now;
+        if (ts > f->last_ns)
+            f->last_ns = ts;
+    }
+    if (ts < f->first_ns)
+        f->first_ns = ts;
     f->dirty = 1;
     struct endpoint *e = is_orig ? &f->orig : &f->resp;
     e->pkts++;

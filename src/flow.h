@@ -13,8 +13,9 @@
  *     the flows idle longest and counts them in fa_flow_stats.evicted;
  *   - every flow that enters the table reaches the sink exactly once with
  *     final = 1 (checkpoints may send it earlier with final = 0);
- *   - time only moves forward inside the table: a packet stamped earlier
- *     than the latest one is processed at the latest time.
+ *   - the table's clock only moves forward: a packet stamped earlier than
+ *     the latest one ages flows as if it came at the latest time, while
+ *     records keep each packet's own timestamps.
  */
 #ifndef FA_FLOW_H
 #define FA_FLOW_H

@@ -385,9 +385,12 @@ int main(int argc, char **argv)
         printf("flowaudit %s\n", FA_VERSION);
         return 0;
     }
-    /* Subcommands see their own options from argv[1] on. */
+    /* Subcommands see their own options from argv[1] on; getopt names the
+     * program by argv[0] in its messages. */
+    static char progname[] = "flowaudit";
     argc--;
     argv++;
+    argv[0] = progname;
     if (!strcmp(cmd, "read"))
         return cmd_read(argc, argv);
     if (!strcmp(cmd, "capture"))
