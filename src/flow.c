@@ -24,6 +24,7 @@
  */
 #include "flow.h"
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -69,11 +70,24 @@ struct endpoint {
 
 enum flow_list { L_TCP, L_UDP, L_ICMP, L_OTHER, L_CLOSING, L_COUNT };
 
+struct flow;
+
+/* An intrusive doubly linked list: a flow is on several lists at once,
+ * each through its own struct link, found at link_off inside the flow. */
+struct link {
+    struct flow *prev, *next;
+};
+
+struct list {
+    struct flow *head, *tail;
+    size_t link_off;
+};
+
 struct flow {
-    struct flow *hnext;         /* hash chain */
-    struct flow *prev, *next;   /* inactivity list */
-    struct flow *aprev, *anext; /* attempt FIFO */
-    uint8_t list;               /* enum flow_list */
+    struct flow *hnext;  /* hash chain */
+    struct link idle;    /* on an inactivity list */
+    struct link attempt; /* on the attempt FIFO */
+    uint8_t list;        /* enum flow_list */
     uint8_t in_attempts;
     uint8_t dirty; /* changed since the last checkpoint */
     uint8_t proto, ip_version;
@@ -91,10 +105,6 @@ struct flow {
     char history[FA_HISTORY_MAX + 1];
     uint8_t has_icmp_error, icmp_error_type, icmp_error_code, icmp_error_v6;
     struct fa_addr icmp_error_from;
-};
-
-struct list {
-    struct flow *head, *tail;
 };
 
 /* Ports of the first fragment of a datagram, for its later fragments.
@@ -117,7 +127,7 @@ struct fa_flow_table {
     struct flow **buckets;
     uint64_t nbuckets; /* power of two */
     struct list lists[L_COUNT];
-    struct flow *attempt_head, *attempt_tail;
+    struct list attempts; /* TCP attempts, by first SYN: by deadline */
     struct flow *free_flows;
     int64_t now_ns;
     /* No flow's deadline is earlier than this; it may be earlier than the
@@ -332,18 +342,40 @@ static void grow_buckets(struct fa_flow_table *t)
 /* ------------------------------------------------------------------ */
 /* Inactivity lists and the attempt FIFO. */
 
+static struct link *link_of(const struct list *l, struct flow *f)
+{
+    return (struct link *)((char *)f + l->link_off);
+}
+
+static void list_push(struct list *l, struct flow *f)
+{
+    struct link *k = link_of(l, f);
+    k->next = NULL;
+    k->prev = l->tail;
+    if (l->tail)
+        link_of(l, l->tail)->next = f;
+    else
+        l->head = f;
+    l->tail = f;
+}
+
+static void list_remove(struct list *l, struct flow *f)
+{
+    struct link *k = link_of(l, f);
+    if (k->prev)
+        link_of(l, k->prev)->next = k->next;
+    else
+        l->head = k->next;
+    if (k->next)
+        link_of(l, k->next)->prev = k->prev;
+    else
+        l->tail = k->prev;
+    k->prev = k->next = NULL;
+}
+
 static void list_unlink(struct fa_flow_table *t, struct flow *f)
 {
-    struct list *l = &t->lists[f->list];
-    if (f->prev)
-        f->prev->next = f->next;
-    else
-        l->head = f->next;
-    if (f->next)
-        f->next->prev = f->prev;
-    else
-        l->tail = f->prev;
-    f->prev = f->next = NULL;
+    list_remove(&t->lists[f->list], f);
 }
 
 static int64_t list_timeout(const struct fa_flow_table *t, enum flow_list which)
@@ -371,15 +403,8 @@ static void note_deadline(struct fa_flow_table *t, int64_t deadline)
 static void list_append(struct fa_flow_table *t, struct flow *f, enum flow_list which)
 {
     note_deadline(t, f->active_ns + list_timeout(t, which));
-    struct list *l = &t->lists[which];
     f->list = (uint8_t)which;
-    f->next = NULL;
-    f->prev = l->tail;
-    if (l->tail)
-        l->tail->next = f;
-    else
-        l->head = f;
-    l->tail = f;
+    list_push(&t->lists[which], f);
 }
 
 /* Moves f to the tail of the list it belongs on now. */
@@ -410,26 +435,12 @@ static void attempts_append(struct fa_flow_table *t, struct flow *f)
 {
     note_deadline(t, f->attempt_deadline_ns);
     f->in_attempts = 1;
-    f->anext = NULL;
-    f->aprev = t->attempt_tail;
-    if (t->attempt_tail)
-        t->attempt_tail->anext = f;
-    else
-        t->attempt_head = f;
-    t->attempt_tail = f;
+    list_push(&t->attempts, f);
 }
 
 static void attempts_remove(struct fa_flow_table *t, struct flow *f)
 {
-    if (f->aprev)
-        f->aprev->anext = f->anext;
-    else
-        t->attempt_head = f->anext;
-    if (f->anext)
-        f->anext->aprev = f->aprev;
-    else
-        t->attempt_tail = f->aprev;
-    f->aprev = f->anext = NULL;
+    list_remove(&t->attempts, f);
     f->in_attempts = 0;
 }
 
@@ -1056,6 +1067,9 @@ struct fa_flow_table *fa_flow_table_new(const struct fa_flow_config *cfg, fa_flo
     t->sink_ctx = sink_ctx;
     t->nbuckets = 4096;
     t->next_expiry_ns = INT64_MAX;
+    for (int i = 0; i < L_COUNT; i++)
+        t->lists[i].link_off = offsetof(struct flow, idle);
+    t->attempts.link_off = offsetof(struct flow, attempt);
     t->buckets = calloc(t->nbuckets, sizeof *t->buckets);
     if (!t->buckets) {
         free(t);
@@ -1070,7 +1084,7 @@ static void free_all(struct fa_flow_table *t)
     struct flow *f;
     for (int i = 0; i < L_COUNT; i++) {
         while ((f = t->lists[i].head)) {
-            t->lists[i].head = f->next;
+            t->lists[i].head = f->idle.next;
             free(f);
         }
     }
@@ -1093,8 +1107,8 @@ void fa_flow_expire(struct fa_flow_table *t, int64_t now)
 {
     if (now < t->next_expiry_ns)
         return;
-    while (t->attempt_head && t->attempt_head->attempt_deadline_ns <= now) {
-        struct flow *f = t->attempt_head;
+    while (t->attempts.head && t->attempts.head->attempt_deadline_ns <= now) {
+        struct flow *f = t->attempts.head;
         attempts_remove(t, f);
         if (tcp_attempting(f))
             end_flow(t, f, FA_END_TIMEOUT);
@@ -1106,8 +1120,8 @@ void fa_flow_expire(struct fa_flow_table *t, int64_t now)
             end_flow(t, f, i == L_CLOSING ? FA_END_CLOSED : FA_END_TIMEOUT);
     }
     t->next_expiry_ns = INT64_MAX;
-    if (t->attempt_head)
-        note_deadline(t, t->attempt_head->attempt_deadline_ns);
+    if (t->attempts.head)
+        note_deadline(t, t->attempts.head->attempt_deadline_ns);
     for (int i = 0; i < L_COUNT; i++)
         if (t->lists[i].head)
             note_deadline(t, t->lists[i].head->active_ns + list_timeout(t, (enum flow_list)i));
@@ -1239,7 +1253,7 @@ void fa_flow_checkpoint(struct fa_flow_table *t)
 {
     struct fa_flow_record rec;
     for (int i = 0; i < L_COUNT; i++) {
-        for (struct flow *f = t->lists[i].head; f; f = f->next) {
+        for (struct flow *f = t->lists[i].head; f; f = f->idle.next) {
             if (!f->dirty)
                 continue;
             make_record(f, FA_END_ACTIVE, &rec);
