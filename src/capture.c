@@ -5,9 +5,22 @@
  * Invariants:
  *   - every frame libpcap hands over is counted once: as a packet given to
  *     the flow table, or under the decoder's reason for skipping it;
- *   - flows go to the writer thread as they end; it commits in batches
- *     (and, live, at every checkpoint), so nothing is written per packet
- *     and a crash loses at most one batch;
+ *   - every input is checked before anything is written: each capture file
+ *     is opened, its header read and the filter compiled for its link
+ *     type, then closed again; files are then read one at a time, so only
+ *     one is open at once (standard input, which cannot be reopened, stays
+ *     open from its check to its turn);
+ *   - flows go to the writer thread as they end (and, live, at
+ *     checkpoints); it commits each batch of 4096 records in a transaction
+ *     of its own, with the run's totals as they stood when the batch was
+ *     handed over, so nothing is written per packet and the database never
+ *     holds flows its run's row does not count.  A crash loses what was
+ *     not yet committed: the batch being filled, the batch being written
+ *     (at most 2 x 4096 records), and what is still only in the flow
+ *     table; everything committed before stays, totals included;
+ *   - live, every flow still in memory is written at least once a
+ *     checkpoint round, and rounds start checkpoint_s apart (see
+ *     live_checkpoint());
  *   - the run's row is finished (ended set) only when every flow and the
  *     totals were committed; an error stops the run with status 2 after
  *     committing what was already recorded.
@@ -41,20 +54,33 @@ static volatile sig_atomic_t stop_requested;
 #define POLL_MS 250
 #define DISPATCH_BATCH 512
 
+#define NS_PER_S 1000000000LL
+
+/* A capture file, read through a large stdio buffer of its own. */
+struct source {
+    pcap_t *pcap;
+    char *buf; /* the stream's buffer: freed only once the stream is closed */
+};
+
 struct run {
     const struct fa_capture_opts *o;
     struct fa_store *store;
     struct fa_flow_table *flows;
     struct fa_writer *writer;
+    int64_t run_id;
     struct fa_run_totals totals;
     unsigned decode_flags;
-    int failed; /* a store write failed: stop reading */
+    int dlt;          /* link type of the handle being read */
+    int64_t ts_scale; /* nanoseconds per unit of its ts.tv_usec: 1 or 1000 */
+    int failed;       /* a store write failed: stop reading */
     char errbuf[FA_STORE_ERRBUF_SIZE];
+    /* inputs: the live handle, or standard input's when "-" is named */
+    pcap_t *live;
+    struct source stdin_src;
     /* progress */
     int show_progress;
     int64_t next_progress_ns;
     const char *file;
-    int file_index;
     off_t file_size;
     FILE *file_fp;
 };
@@ -63,14 +89,14 @@ static int64_t wall_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
 static int64_t mono_ns(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+    return (int64_t)ts.tv_sec * NS_PER_S + ts.tv_nsec;
 }
 
 void fa_capture_opts_defaults(struct fa_capture_opts *o)
@@ -84,16 +110,6 @@ void fa_capture_opts_defaults(struct fa_capture_opts *o)
 /* ------------------------------------------------------------------ */
 /* Store side. */
 
-/* Checkpoints and final records take the same path: the store updates a
- * flow it has seen before. */
-static void store_flow(void *ctx, const struct fa_flow_record *rec, int is_final)
-{
-    struct run *r = ctx;
-    (void)is_final;
-    if (!r->failed && fa_writer_put(r->writer, rec) < 0)
-        r->failed = 1;
-}
-
 static void fill_totals(struct run *r)
 {
     const struct fa_flow_stats *st = fa_flow_table_stats(r->flows);
@@ -102,17 +118,29 @@ static void fill_totals(struct run *r)
     r->totals.orphan_fragments = st->orphan_fragments;
 }
 
-/* Commits the flows written so far and the totals as they stand. */
-static int commit_progress(struct run *r)
+/* Checkpoints and final records take the same path: the store updates a
+ * flow it has seen before.  The totals go along in case this record fills
+ * a batch, whose commit then carries them. */
+static void store_flow(void *ctx, const struct fa_flow_record *rec, int is_final)
+{
+    struct run *r = ctx;
+    (void)is_final;
+    if (r->failed)
+        return;
+    fill_totals(r);
+    if (fa_writer_put(r->writer, rec, &r->totals) < 0)
+        r->failed = 1;
+}
+
+/* Hands over the flows queued so far with the totals as they stand, to be
+ * committed; does not wait for the write. */
+static void flush_progress(struct run *r)
 {
     if (r->failed)
-        return -1;
+        return;
     fill_totals(r);
-    if (fa_writer_commit(r->writer, &r->totals, r->errbuf) < 0) {
+    if (fa_writer_flush(r->writer, &r->totals) < 0)
         r->failed = 1;
-        return -1;
-    }
-    return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -134,24 +162,35 @@ static void progress(struct run *r, int final)
         fputc('\n', stderr);
 }
 
-static void handle_packet(struct run *r, int dlt, const struct pcap_pkthdr *h, const uint8_t *data)
+static void handle_packet(struct run *r, const struct pcap_pkthdr *h, const uint8_t *data)
 {
-    int64_t ts = (int64_t)h->ts.tv_sec * 1000000000LL + h->ts.tv_usec; /* nanosecond handles */
+    int64_t ts = (int64_t)h->ts.tv_sec * NS_PER_S + (int64_t)h->ts.tv_usec * r->ts_scale;
     struct fa_packet pkt;
 
     r->totals.packets++;
     r->totals.bytes += h->len;
-    if (r->totals.first_packet_ns == 0)
+    /* Files named together may overlap in time: the earliest and the
+     * latest stamps, not the first and the last read. */
+    if (r->totals.packets == 1 || ts < r->totals.first_packet_ns)
         r->totals.first_packet_ns = ts;
-    if (ts > r->totals.last_packet_ns)
+    if (r->totals.packets == 1 || ts > r->totals.last_packet_ns)
         r->totals.last_packet_ns = ts;
 
-    enum fa_decode_result res = fa_decode(dlt, data, h->caplen, h->len, r->decode_flags, &pkt);
+    enum fa_decode_result res = fa_decode(r->dlt, data, h->caplen, h->len, r->decode_flags, &pkt);
     if (res != FA_DECODE_OK) {
         r->totals.decode_errors[res]++;
         return;
     }
     fa_flow_packet(r->flows, &pkt, ts);
+}
+
+/* Makes handle p the one handle_packet() reads from. */
+static void use_handle(struct run *r, pcap_t *p)
+{
+    r->dlt = pcap_datalink(p);
+    /* Files are opened asking for nanoseconds, which libpcap converts to;
+     * a live handle may be left in microseconds (see open_live()). */
+    r->ts_scale = pcap_get_tstamp_precision(p) == PCAP_TSTAMP_PRECISION_NANO ? 1 : 1000;
 }
 
 /* ------------------------------------------------------------------ */
@@ -175,33 +214,85 @@ static int apply_filter(pcap_t *p, const char *name, const char *filter)
     return 0;
 }
 
-/* A capture file, read through a large stdio buffer of its own: the
- * default one costs a system call per 4 KiB. */
-struct source {
-    pcap_t *pcap;
-    char *buf;
-};
+static int is_stdin(const char *path)
+{
+    return strcmp(path, "-") == 0;
+}
 
-static int open_file(const char *path, struct source *src)
+static const char *source_name(const char *path)
+{
+    return is_stdin(path) ? "standard input" : path;
+}
+
+/* pcap_close() closes the stream, which uses buf to the end. */
+static void close_source(struct source *src)
+{
+    if (src->pcap)
+        pcap_close(src->pcap);
+    free(src->buf);
+    src->pcap = NULL;
+    src->buf = NULL;
+}
+
+/* Opens path ("-": standard input) and lets libpcap read its header.  With
+ * big_buffer the stream reads through READ_BUFFER_SIZE bytes: worth it for
+ * reading a whole file, not for checking a header, where stdio would read
+ * a whole buffer's worth of each file. */
+static int open_source(const char *path, int big_buffer, struct source *src)
 {
     char err[PCAP_ERRBUF_SIZE] = "";
-    int is_stdin = strcmp(path, "-") == 0;
-    const char *name = is_stdin ? "standard input" : path;
-    FILE *fp = is_stdin ? stdin : fopen(path, "rb");
+    const char *name = source_name(path);
+    FILE *fp = is_stdin(path) ? stdin : fopen(path, "rb");
+
+    memset(src, 0, sizeof *src);
     if (!fp) {
         fprintf(stderr, "flowaudit: %s: cannot open: %s\n", name, strerror(errno));
         return -1;
     }
     /* glibc honours the size only with a caller's buffer. */
-    src->buf = malloc(READ_BUFFER_SIZE);
-    if (src->buf)
+    if (big_buffer && (src->buf = malloc(READ_BUFFER_SIZE)))
         setvbuf(fp, src->buf, _IOFBF, READ_BUFFER_SIZE);
     src->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, err);
     if (!src->pcap) {
         fprintf(stderr, "flowaudit: %s: not a readable pcap or pcapng capture: %s\n", name, err);
-        if (!is_stdin)
-            fclose(fp);
+        /* Standard input too: left open, the stream would keep pointing
+         * to the buffer freed below.  Nothing reads it after this. */
+        fclose(fp);
+        free(src->buf);
+        src->buf = NULL;
         return -1;
+    }
+    return 0;
+}
+
+/* Checks every file before anything is written, so a bad name, a file
+ * that is not a capture or a filter that does not compile for a file's
+ * link type fails the run before it starts.  Standard input is kept open
+ * for its turn; at most one "-" can be read. */
+static int check_files(struct run *r)
+{
+    const struct fa_capture_opts *o = r->o;
+    int nstdin = 0;
+
+    for (int i = 0; i < o->nfiles; i++)
+        nstdin += is_stdin(o->files[i]);
+    if (nstdin > 1) {
+        fprintf(stderr, "flowaudit: standard input ('-') can be named only once\n");
+        return -1;
+    }
+    for (int i = 0; i < o->nfiles; i++) {
+        const char *path = o->files[i];
+        struct source src;
+        if (open_source(path, is_stdin(path), &src) < 0)
+            return -1;
+        if (apply_filter(src.pcap, source_name(path), o->filter) < 0) {
+            close_source(&src);
+            return -1;
+        }
+        if (is_stdin(path))
+            r->stdin_src = src;
+        else
+            close_source(&src);
     }
     return 0;
 }
@@ -218,17 +309,18 @@ static pcap_t *open_live(const char *iface)
     pcap_set_promisc(p, 1);
     pcap_set_timeout(p, 250);
     pcap_set_buffer_size(p, 32 << 20);
+    /* Not every platform or driver stamps in nanoseconds: this may fail,
+     * or the handle may end up in microseconds after activation.  Either
+     * way use_handle() reads the precision the handle has and scales, and
+     * nothing is lost: the store keeps microseconds. */
     pcap_set_tstamp_precision(p, PCAP_TSTAMP_PRECISION_NANO);
     int rc = pcap_activate(p);
-    if (rc == PCAP_ERROR_NO_SUCH_DEVICE || rc == PCAP_ERROR_PERM_DENIED || rc < 0) {
+    if (rc < 0) {
         fprintf(stderr, "flowaudit: %s: cannot capture: %s%s\n", iface, pcap_geterr(p),
                 rc == PCAP_ERROR_PERM_DENIED ? " (run as root or with CAP_NET_RAW)" : "");
         pcap_close(p);
         return NULL;
     }
-    /* Nanosecond stamps are not available everywhere; fall back quietly. */
-    if (pcap_get_tstamp_precision(p) != PCAP_TSTAMP_PRECISION_NANO)
-        fprintf(stderr, "flowaudit: %s: microsecond timestamps only\n", iface);
     return p;
 }
 
@@ -249,34 +341,37 @@ static int drop_privileges(const char *user)
     return 0;
 }
 
+/* The live handle is opened with root's rights; everything after runs as
+ * the user asked for, the database included. */
+static int open_inputs(struct run *r)
+{
+    const struct fa_capture_opts *o = r->o;
+    if (!o->iface)
+        return check_files(r);
+    if (!(r->live = open_live(o->iface)) || apply_filter(r->live, o->iface, o->filter) < 0)
+        return -1;
+    if (o->user && drop_privileges(o->user) < 0)
+        return -1;
+    return 0;
+}
+
 /* ------------------------------------------------------------------ */
 /* Reading files. */
 
-static void close_files(struct source *files, int n)
-{
-    if (!files)
-        return;
-    for (int i = 0; i < n; i++) {
-        /* pcap_close closes the stream, which uses buf to the end. */
-        if (files[i].pcap)
-            pcap_close(files[i].pcap);
-        free(files[i].buf);
-    }
-    free(files);
-}
-
-static int read_one(struct run *r, pcap_t *p, const char *name)
+static int read_handle(struct run *r, pcap_t *p, const char *name)
 {
     struct pcap_pkthdr *h;
     const u_char *data;
-    int dlt = pcap_datalink(p);
+    uint64_t kept = 0;
     int rc;
 
-    if (!fa_decode_link_supported(dlt))
+    use_handle(r, p);
+    if (!fa_decode_link_supported(r->dlt))
         fprintf(stderr,
                 "flowaudit: %s: link type %s (%d) is not decoded; its packets are counted as "
                 "unsupported-link\n",
-                name, pcap_datalink_val_to_name(dlt) ? pcap_datalink_val_to_name(dlt) : "?", dlt);
+                name, pcap_datalink_val_to_name(r->dlt) ? pcap_datalink_val_to_name(r->dlt) : "?",
+                r->dlt);
     r->file_fp = pcap_file(p);
     r->file_size = 0;
     struct stat sb;
@@ -285,7 +380,8 @@ static int read_one(struct run *r, pcap_t *p, const char *name)
 
     uint64_t until_check = PROGRESS_EVERY_PACKETS;
     while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
-        handle_packet(r, dlt, h, data);
+        handle_packet(r, h, data);
+        kept++;
         if (r->failed)
             return -1;
         if (--until_check == 0) {
@@ -297,37 +393,37 @@ static int read_one(struct run *r, pcap_t *p, const char *name)
         }
     }
     if (rc == PCAP_ERROR)
-        /* A capture cut short (the writer was killed) still holds good
-         * packets; keep them and say where the file ended. */
-        fprintf(stderr, "flowaudit: %s: %s; kept the packets before it\n", name, pcap_geterr(p));
+        /* A capture cut short (its writer was killed, a copy stopped)
+         * still holds good packets: keep them, and say so. */
+        fprintf(stderr, "flowaudit: %s: truncated capture: kept its first %llu packets (%s)\n",
+                name, (unsigned long long)kept, pcap_geterr(p));
+    r->file_fp = NULL;
     return 0;
 }
 
-/* Opens every file before anything is written, so a bad name fails the
- * run before it starts. */
-static struct source *open_files(const struct fa_capture_opts *o)
+/* One file at a time: open, read, close, so neither descriptors nor read
+ * buffers pile up with the number of files. */
+static int read_files(struct run *r)
 {
-    struct source *files = calloc((size_t)o->nfiles, sizeof *files);
-    if (!files) {
-        fprintf(stderr, "flowaudit: out of memory\n");
-        return NULL;
-    }
+    const struct fa_capture_opts *o = r->o;
     for (int i = 0; i < o->nfiles; i++) {
-        if (open_file(o->files[i], &files[i]) < 0 ||
-            apply_filter(files[i].pcap, o->files[i], o->filter) < 0) {
-            close_files(files, o->nfiles);
-            return NULL;
+        const char *path = o->files[i];
+        int rc;
+        r->file = path;
+        if (is_stdin(path)) {
+            rc = read_handle(r, r->stdin_src.pcap, source_name(path));
+            close_source(&r->stdin_src);
+        } else {
+            struct source src;
+            /* Checked already; this fails only if the file changed since. */
+            if (open_source(path, 1, &src) < 0)
+                return -1;
+            rc = apply_filter(src.pcap, path, o->filter);
+            if (rc == 0)
+                rc = read_handle(r, src.pcap, path);
+            close_source(&src);
         }
-    }
-    return files;
-}
-
-static int read_files(struct run *r, struct source *files)
-{
-    for (int i = 0; i < r->o->nfiles; i++) {
-        r->file = r->o->files[i];
-        r->file_index = i;
-        if (read_one(r, files[i].pcap, r->o->files[i]) < 0)
+        if (rc < 0)
             return -1;
     }
     return 0;
@@ -342,10 +438,19 @@ static void on_stop_signal(int sig)
     stop_requested = 1;
 }
 
+static void install_stop_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+}
+
 static void live_callback(u_char *user, const struct pcap_pkthdr *h, const u_char *data)
 {
-    struct run *r = (struct run *)user;
-    handle_packet(r, r->file_index, h, data);
+    handle_packet((struct run *)user, h, data);
 }
 
 static void record_pcap_stats(struct run *r, pcap_t *p)
@@ -359,28 +464,79 @@ static void record_pcap_stats(struct run *r, pcap_t *p)
     }
 }
 
+/* Checkpoint rounds.  Writing every live flow at once would stop reading
+ * for as long as that takes (seconds, for a million flows), and the
+ * kernel drops what does not fit its buffer meanwhile.  So a round sends
+ * at most one writer batch per pass of the capture loop, and the loop
+ * does not wait in poll() while a round is open.  When the round is over
+ * its last records and the totals are committed, and the next round
+ * starts checkpoint_s after this one started (at once, if this one took
+ * longer).  A flow still open is so written at least every checkpoint_s
+ * plus the length of a round: a few passes of the loop. */
+struct checkpoints {
+    int64_t period_ns;
+    int64_t next_ns;  /* when the next round starts */
+    int64_t start_ns; /* when the open round started */
+    int open;
+};
+
+/* Returns whether a round is still open after this pass. */
+static int live_checkpoint(struct run *r, pcap_t *p, struct checkpoints *c, int64_t now)
+{
+    if (!c->open && now >= c->next_ns) {
+        c->open = 1;
+        c->start_ns = now;
+    }
+    if (!c->open)
+        return 0;
+    if (fa_flow_checkpoint(r->flows, FA_WRITER_BATCH) == FA_WRITER_BATCH)
+        return 1;
+    c->open = 0;
+    c->next_ns = c->start_ns + c->period_ns;
+    record_pcap_stats(r, p);
+    flush_progress(r);
+    return 0;
+}
+
+/* libpcap's own timeout does not fire on a silent Linux interface
+ * (TPACKET_V3), so the loop waits in poll() and reads without blocking. */
+static int live_fd(struct run *r, pcap_t *p)
+{
+    char err[PCAP_ERRBUF_SIZE] = "";
+    int fd = pcap_get_selectable_fd(p);
+    if (fd < 0) {
+        fprintf(stderr, "flowaudit: %s: cannot poll the capture handle: it has no descriptor\n",
+                r->o->iface);
+        return -1;
+    }
+    if (pcap_setnonblock(p, 1, err) < 0) {
+        fprintf(stderr, "flowaudit: %s: cannot make the capture handle non-blocking: %s\n",
+                r->o->iface, err);
+        return -1;
+    }
+    return fd;
+}
+
 static int capture_live(struct run *r, pcap_t *p)
 {
     const struct fa_capture_opts *o = r->o;
     int64_t start = mono_ns();
-    int64_t next_checkpoint = start + o->checkpoint_s * 1000000000LL;
     int64_t capture_start_ns = wall_ns();
+    struct checkpoints ckpt = {
+        .period_ns = o->checkpoint_s * NS_PER_S,
+        .next_ns = start + o->checkpoint_s * NS_PER_S,
+    };
+    int busy = 0; /* a checkpoint round is open: do not wait for packets */
 
-    r->file_index = pcap_datalink(p); /* live_callback's link type */
-    if (!fa_decode_link_supported(r->file_index))
-        fprintf(stderr, "flowaudit: %s: link type %d is not decoded\n", o->iface, r->file_index);
-
-    /* libpcap's own timeout does not fire on a silent Linux interface
-     * (TPACKET_V3), so the loop waits in poll() and reads without blocking. */
-    char err[PCAP_ERRBUF_SIZE];
-    int fd = pcap_get_selectable_fd(p);
-    if (fd < 0 || pcap_setnonblock(p, 1, err) < 0) {
-        fprintf(stderr, "flowaudit: %s: cannot poll the capture handle\n", o->iface);
+    use_handle(r, p);
+    if (!fa_decode_link_supported(r->dlt))
+        fprintf(stderr, "flowaudit: %s: link type %d is not decoded\n", o->iface, r->dlt);
+    int fd = live_fd(r, p);
+    if (fd < 0)
         return -1;
-    }
     while (!stop_requested && !r->failed) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
-        poll(&pfd, 1, POLL_MS); /* EINTR from a stop signal is a normal wake-up */
+        poll(&pfd, 1, busy ? 0 : POLL_MS); /* EINTR from a stop signal is a normal wake-up */
         int batch = DISPATCH_BATCH;
         if (o->count && o->count - r->totals.packets < (uint64_t)batch)
             batch = (int)(o->count - r->totals.packets);
@@ -394,15 +550,9 @@ static int capture_live(struct run *r, pcap_t *p)
         fa_flow_expire(r->flows, capture_start_ns + (now - start));
         if (o->count && r->totals.packets >= o->count)
             break;
-        if (o->duration_s && now - start >= o->duration_s * 1000000000LL)
+        if (o->duration_s && now - start >= o->duration_s * NS_PER_S)
             break;
-        if (now >= next_checkpoint) {
-            fa_flow_checkpoint(r->flows);
-            record_pcap_stats(r, p);
-            if (commit_progress(r) < 0)
-                break;
-            next_checkpoint = now + o->checkpoint_s * 1000000000LL;
-        }
+        busy = live_checkpoint(r, p, &ckpt, now);
         if (r->show_progress && now >= r->next_progress_ns) {
             progress(r, 0);
             r->next_progress_ns = now + 500000000LL;
@@ -413,6 +563,7 @@ static int capture_live(struct run *r, pcap_t *p)
 }
 
 /* ------------------------------------------------------------------ */
+/* The run. */
 
 static char *join_sources(const struct fa_capture_opts *o)
 {
@@ -446,94 +597,91 @@ static int begin_run(struct run *r)
         .version = FA_VERSION,
         .started_ns = wall_ns(),
     };
-    int64_t id = fa_store_begin_run(r->store, &info, r->errbuf);
+    r->run_id = fa_store_begin_run(r->store, &info, r->errbuf);
     free(source);
-    return id < 0 ? -1 : 0;
+    return r->run_id < 0 ? -1 : 0;
 }
 
-static void install_stop_handlers(void)
+/* The database, the flow table, the run's row and the writer. */
+static int open_store(struct run *r)
 {
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_stop_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    char ferr[FA_ERRBUF_SIZE];
+    r->store = fa_store_open(r->o->db_path, 0, r->errbuf);
+    if (!r->store) {
+        fprintf(stderr, "flowaudit: %s\n", r->errbuf);
+        return -1;
+    }
+    r->flows = fa_flow_table_new(&r->o->flow, store_flow, r, ferr);
+    if (!r->flows) {
+        fprintf(stderr, "flowaudit: %s\n", ferr);
+        return -1;
+    }
+    if (begin_run(r) < 0 || !(r->writer = fa_writer_start(r->store, r->errbuf))) {
+        fprintf(stderr, "flowaudit: %s\n", r->errbuf);
+        return -1;
+    }
+    return 0;
 }
 
-int fa_capture_run(const struct fa_capture_opts *o)
+/* Whatever happened while reading, what was recorded is written: every
+ * flow still in memory and the final totals.  Stops the writer. */
+static int finish_run(struct run *r)
+{
+    fa_flow_flush(r->flows);
+    r->totals.ended_ns = wall_ns();
+    fill_totals(r);
+    if (fa_writer_stop(r->writer, &r->totals, r->errbuf) < 0 || r->failed) {
+        fprintf(stderr, "flowaudit: %s\n", r->errbuf);
+        return -1;
+    }
+    if (r->totals.dropped && !r->o->quiet)
+        fprintf(stderr, "flowaudit: %s: the kernel dropped %llu packets\n", r->o->iface,
+                (unsigned long long)r->totals.dropped);
+    return 0;
+}
+
+/* Reads every input into the run; returns the exit status. */
+static int record(struct run *r)
+{
+    int status = 0;
+    if (r->o->iface) {
+        install_stop_handlers();
+        if (capture_live(r, r->live) < 0)
+            status = 2;
+    } else if (read_files(r) < 0) {
+        status = 2;
+    }
+    if (r->show_progress)
+        progress(r, 1);
+    if (finish_run(r) < 0)
+        status = 2;
+    return status;
+}
+
+/* Every free function here accepts what was never opened. */
+static void close_run(struct run *r)
+{
+    fa_flow_table_free(r->flows);
+    fa_store_close(r->store);
+    if (r->live)
+        pcap_close(r->live);
+    close_source(&r->stdin_src);
+}
+
+int fa_capture_run(const struct fa_capture_opts *o, int64_t *run_id)
 {
     struct run r;
-    char ferr[FA_ERRBUF_SIZE];
-    pcap_t *live = NULL;
-    struct source *files = NULL;
-    int status = 0;
+    int status = 2;
 
     memset(&r, 0, sizeof r);
     r.o = o;
     r.decode_flags = o->verify_checksums ? FA_DECODE_VERIFY_CHECKSUMS : 0;
     r.show_progress = !o->quiet && isatty(STDERR_FILENO);
 
-    if (o->iface) {
-        /* The handle is opened with root's rights; everything after runs
-         * as the user asked for, the database included. */
-        if (!(live = open_live(o->iface)) || apply_filter(live, o->iface, o->filter) < 0)
-            goto fail_early;
-        if (o->user && drop_privileges(o->user) < 0)
-            goto fail_early;
-    } else if (!(files = open_files(o))) {
-        goto fail_early;
-    }
-    r.store = fa_store_open(o->db_path, 0, r.errbuf);
-    if (!r.store) {
-        fprintf(stderr, "flowaudit: %s\n", r.errbuf);
-        goto fail_early;
-    }
-    r.flows = fa_flow_table_new(&o->flow, store_flow, &r, ferr);
-    if (!r.flows) {
-        fprintf(stderr, "flowaudit: %s\n", ferr);
-        fa_store_close(r.store);
-        goto fail_early;
-    }
-    if (begin_run(&r) < 0 || !(r.writer = fa_writer_start(r.store, r.errbuf))) {
-        fprintf(stderr, "flowaudit: %s\n", r.errbuf);
-        status = 2;
-        goto out;
-    }
-
-    if (o->iface) {
-        install_stop_handlers();
-        if (capture_live(&r, live) < 0)
-            status = 2;
-    } else if (read_files(&r, files) < 0) {
-        status = 2;
-    }
-    if (r.show_progress)
-        progress(&r, 1);
-
-    /* Whatever happened, what was recorded is written. */
-    fa_flow_flush(r.flows);
-    r.totals.ended_ns = wall_ns();
-    fill_totals(&r);
-    if (fa_writer_stop(r.writer, &r.totals, r.errbuf) < 0)
-        r.failed = 1;
-    if (r.failed) {
-        fprintf(stderr, "flowaudit: %s\n", r.errbuf);
-        status = 2;
-    } else if (r.totals.dropped && !o->quiet)
-        fprintf(stderr, "flowaudit: %s: the kernel dropped %llu packets\n", o->iface,
-                (unsigned long long)r.totals.dropped);
-out:
-    fa_flow_table_free(r.flows);
-    fa_store_close(r.store);
-    if (live)
-        pcap_close(live);
-    close_files(files, o->nfiles);
+    if (open_inputs(&r) == 0 && open_store(&r) == 0)
+        status = record(&r);
+    close_run(&r);
+    if (run_id)
+        *run_id = r.run_id > 0 ? r.run_id : 0;
     return status;
-
-fail_early:
-    if (live)
-        pcap_close(live);
-    close_files(files, o->nfiles);
-    return 2;
 }

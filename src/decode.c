@@ -446,25 +446,14 @@ static enum fa_decode_result decode_link(int dlt, const struct frame *f, struct 
     return FA_DECODE_UNSUPPORTED_LINK;
 }
 
+/* Every decoder of a known link type fails an empty frame as truncated;
+ * only an unknown one answers unsupported, so the list lives in one place. */
 int fa_decode_link_supported(int dlt)
 {
-    switch (dlt) {
-    case FA_DLT_EN10MB:
-    case FA_DLT_LINUX_SLL:
-    case FA_DLT_LINUX_SLL2:
-    case FA_DLT_RAW:
-    case FA_DLT_RAW_BSD:
-    case FA_DLT_LINKTYPE_RAW:
-    case FA_DLT_IPV4:
-    case FA_DLT_IPV6:
-    case FA_DLT_NULL:
-    case FA_DLT_LOOP:
-    case FA_DLT_PPP:
-    case FA_DLT_PPP_SERIAL:
-    case FA_DLT_C_HDLC:
-        return 1;
-    }
-    return 0;
+    struct frame f = {.data = NULL, .caplen = 0, .wirelen = 0};
+    struct l3 l3;
+
+    return decode_link(dlt, &f, &l3) != FA_DECODE_UNSUPPORTED_LINK;
 }
 
 /* ---- IPv6 extension headers --------------------------------------------- */
@@ -755,12 +744,20 @@ static enum fa_decode_result decode_transport(const struct l4 *t, struct fa_pack
 
 /* Past the IP length is link padding (Ethernet pads to 60 bytes), not
  * payload, so reads stop there. */
-static void limit_to_ip_len(struct span *ip, uint32_t total, struct fa_packet *pkt)
+/* The IP header's length bounds everything after it (Ethernet padding is
+ * not payload).  A header claiming more than the frame carried on the wire
+ * lies: Zeek drops such packets too, and trusting it would count bytes that
+ * never crossed the network. */
+static enum fa_decode_result limit_to_ip_len(struct span *ip, uint32_t total,
+                                             struct fa_packet *pkt)
 {
+    if (total > ip->len)
+        return FA_DECODE_BAD_IP_HEADER;
     ip->len = total;
     ip->cap = min_u32(ip->cap, total);
     pkt->ip_len = total;
     pkt->truncated = ip->cap < total;
+    return FA_DECODE_OK;
 }
 
 static enum fa_decode_result decode_ipv4(struct span ip, unsigned flags, struct fa_packet *pkt)
@@ -770,6 +767,7 @@ static enum fa_decode_result decode_ipv4(struct span ip, unsigned flags, struct 
     uint16_t frag;
     int tso = 0;
     struct l4 t;
+    enum fa_decode_result r;
 
     hlen = (p[0] & 0x0f) * 4u;
     if (hlen < IPV4_MIN_HDR_LEN)
@@ -789,7 +787,9 @@ static enum fa_decode_result decode_ipv4(struct span ip, unsigned flags, struct 
     }
     if (ip.cap < hlen)
         return FA_DECODE_TRUNCATED_IP;
-    limit_to_ip_len(&ip, total, pkt);
+    r = limit_to_ip_len(&ip, total, pkt);
+    if (r != FA_DECODE_OK)
+        return r;
 
     pkt->ip_version = 4;
     pkt->proto = p[9];
@@ -830,7 +830,9 @@ static enum fa_decode_result decode_ipv6(struct span ip, unsigned flags, struct 
     /* Payload length 0: a jumbogram, or segmentation offload on the
      * sender; either way the frame says how long it is. */
     plen = be16(p + 4);
-    limit_to_ip_len(&ip, plen ? IPV6_HDR_LEN + plen : ip.len, pkt);
+    r = limit_to_ip_len(&ip, plen ? IPV6_HDR_LEN + plen : ip.len, pkt);
+    if (r != FA_DECODE_OK)
+        return r;
 
     pkt->ip_version = 6;
     memcpy(pkt->src.b, p + 8, 16);
@@ -933,6 +935,18 @@ const char *fa_decode_reason_name(enum fa_decode_result r)
         break;
     }
     return "unknown";
+}
+
+int fa_addr_parse(const char *s, struct fa_addr *a)
+{
+    uint8_t v4[4];
+    memset(a, 0, sizeof *a);
+    if (inet_pton(AF_INET, s, v4) == 1) {
+        a->b[10] = a->b[11] = 0xff;
+        memcpy(a->b + 12, v4, 4);
+        return 4;
+    }
+    return inet_pton(AF_INET6, s, a->b) == 1 ? 6 : 0;
 }
 
 int fa_addr_is_v4(const struct fa_addr *a)

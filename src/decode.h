@@ -129,6 +129,10 @@ const char *fa_decode_reason_name(enum fa_decode_result r);
 /* 1 when the link type is one fa_decode() understands. */
 int fa_decode_link_supported(int dlt);
 
+/* Parses a dotted quad (stored IPv4-mapped) or an IPv6 address; returns
+ * 4 or 6, or 0 when s is neither. */
+int fa_addr_parse(const char *s, struct fa_addr *a);
+
 /* 1 when the address is IPv4-mapped. */
 int fa_addr_is_v4(const struct fa_addr *a);
 

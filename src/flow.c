@@ -28,6 +28,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
 
 enum ep_state {
     EP_INACTIVE,
@@ -42,8 +44,7 @@ enum ep_state {
 /* History letters recorded at most once per direction (or once per
  * distinct sequence number), as bits of endpoint.hist_seen. */
 enum {
-    H_SYN = 1 << 0,
-    H_SYNACK = 1 << 1,
+    H_SYN = 1 << 0, /* S and H alike: Zeek's HIST_SYN_PKT */
     H_ACK = 1 << 2,
     H_DATA = 1 << 3,
     H_FIN = 1 << 4,
@@ -59,6 +60,7 @@ struct endpoint {
     uint8_t state, prev_state;
     uint8_t did_close;
     uint8_t hist_seen;
+    uint8_t seq_known;                     /* start_seq is set: from a packet, or the peer's ACK */
     uint32_t start_seq, last_seq, ack_seq; /* 32-bit sequence space */
     int64_t last_rel, ack_rel;             /* the same, unwrapped, relative to start_seq */
     uint32_t hist_last_syn, hist_last_fin, hist_last_rst;
@@ -115,13 +117,14 @@ struct flow {
 struct frag_slot {
     struct fa_addr src, dst;
     uint32_t id;
-    uint8_t proto, used;
+    uint8_t proto, used, one_way;
     uint16_t sport, dport;
     int64_t ts_ns;
 };
 
 struct fa_flow_table {
     struct fa_flow_config cfg;
+    uint64_t seed[2]; /* keys the hash, so colliding flows cannot be computed offline */
     fa_flow_sink sink;
     void *sink_ctx;
     struct flow **buckets;
@@ -134,6 +137,10 @@ struct fa_flow_table {
      * true next deadline, never later, so expiry work is skipped only when
      * there is certainly none to do. */
     int64_t next_expiry_ns;
+    /* A checkpoint round in progress: the list it is in (-1: none) and
+     * the next flow it looks at. */
+    int ckpt_list;
+    struct flow *ckpt_next;
     struct fa_flow_stats stats;
     struct frag_slot frags[FRAG_SLOTS];
 };
@@ -148,9 +155,9 @@ static const uint16_t likely_tcp_ports[] = {
     502,  563,  585,  587,  614,  631,  636,  750,  989,   990,   992,   993,   995,  1080,
     1433, 1521, 1883, 2811, 3128, 3268, 3306, 3389, 5222,  5223,  5269,  5432,  5671, 5672,
     6379, 6666, 6667, 6668, 6669, 8000, 8080, 8888, 12000, 12001, 12002, 12102, 20000};
-static const uint16_t likely_udp_ports[] = {
-    53,   67,   68,   69,   88,   123,  137,  138,  161,  162,  443,  500,  514,  750,
-    1434, 1812, 2123, 2152, 3389, 3544, 4500, 4789, 5060, 5072, 5353, 5355, 6081, 20000};
+static const uint16_t likely_udp_ports[] = {53,   67,   69,   88,   123,  137,  138,  161,  162,
+                                            443,  500,  514,  750,  1434, 1812, 2123, 2152, 3389,
+                                            3544, 4500, 4789, 5060, 5072, 5353, 5355, 6081, 20000};
 
 static int port_in(const uint16_t *ports, size_t n, uint16_t p)
 {
@@ -172,64 +179,27 @@ static int likely_server_port(uint8_t proto, uint16_t port)
  * echo request and its reply meet in one flow, while one-way messages
  * (errors) carry their code where the counterpart would be. */
 
-static uint16_t icmp4_counterpart(uint8_t type, uint8_t code)
-{
-    switch (type) {
-    case 8:
-        return 0;
-    case 0:
-        return 8;
-    case 13:
-        return 14;
-    case 14:
-        return 13;
-    case 15:
-        return 16;
-    case 16:
-        return 15;
-    case 10:
-        return 9;
-    case 9:
-        return 10;
-    case 17:
-        return 18;
-    case 18:
-        return 17;
-    default:
-        return code;
-    }
-}
+/* Request and reply types that meet in one flow; every other type is
+ * one-way.  From Zeek's ICMP4_counterpart and ICMP6_counterpart. */
+static const uint8_t icmp4_pairs[][2] = {{8, 0}, {13, 14}, {15, 16}, {10, 9}, {17, 18}};
+static const uint8_t icmp6_pairs[][2] = {{128, 129}, {133, 134}, {135, 136},
+                                         {130, 131}, {139, 140}, {144, 145}};
 
-static uint16_t icmp6_counterpart(uint8_t type, uint8_t code)
+/* The type an ICMP message is keyed against: its reply or request, or
+ * for a one-way message its code. */
+static uint16_t icmp_counterpart(int v6, uint8_t type, uint8_t code, int *one_way)
 {
-    switch (type) {
-    case 128:
-        return 129;
-    case 129:
-        return 128;
-    case 133:
-        return 134;
-    case 134:
-        return 133;
-    case 135:
-        return 136;
-    case 136:
-        return 135;
-    case 130:
-        return 131;
-    case 131:
-        return 130;
-    case 139:
-        return 140;
-    case 140:
-        return 139;
-    case 144:
-        return 145;
-    case 145:
-        return 144;
-    default:
-        return code;
+    const uint8_t(*pairs)[2] = v6 ? icmp6_pairs : icmp4_pairs;
+    size_t n =
+        v6 ? sizeof icmp6_pairs / sizeof *icmp6_pairs : sizeof icmp4_pairs / sizeof *icmp4_pairs;
+    for (size_t i = 0; i < n; i++) {
+        if (pairs[i][0] == type || pairs[i][1] == type) {
+            *one_way = 0;
+            return pairs[i][0] == type ? pairs[i][1] : pairs[i][0];
+        }
     }
+    *one_way = 1;
+    return code;
 }
 
 /* ------------------------------------------------------------------ */
@@ -252,20 +222,20 @@ static uint64_t mix64(uint64_t x)
     return x;
 }
 
-/* One multiply per word: the ends are mixed once more together, so this
- * only has to spread each word over 64 bits. */
-static uint64_t end_hash(const struct fa_addr *a, uint16_t port)
+/* Each end is mixed with the table's secret seed; the ends are then
+ * combined commutatively, so both directions of a flow hash alike. */
+static uint64_t end_hash(const uint64_t seed[2], const struct fa_addr *a, uint16_t port)
 {
     uint64_t lo, hi;
     memcpy(&lo, a->b, 8);
     memcpy(&hi, a->b + 8, 8);
-    return lo * 0x9e3779b97f4a7c15ULL ^ hi * 0xc2b2ae3d27d4eb4fULL ^
-           (uint64_t)(port + 1) * 0x165667b19e3779f9ULL;
+    return mix64((lo ^ seed[0]) * 0x9e3779b97f4a7c15ULL ^ mix64(hi ^ seed[1] ^ port));
 }
 
-static uint64_t key_hash(const struct key *k)
+static uint64_t key_hash(const struct fa_flow_table *t, const struct key *k)
 {
-    return mix64(end_hash(k->src, k->sport) + end_hash(k->dst, k->dport) + k->proto);
+    return mix64(end_hash(t->seed, k->src, k->sport) + end_hash(t->seed, k->dst, k->dport) +
+                 k->proto);
 }
 
 static int addr_eq(const struct fa_addr *a, const struct fa_addr *b)
@@ -288,13 +258,16 @@ static int key_match(const struct flow *f, const struct key *k)
     return 0;
 }
 
-static struct flow *lookup(struct fa_flow_table *t, const struct key *k, uint64_t h, int *dir)
+/* forward_only: a one-way ICMP message (type 3 code 3, say) from B to A
+ * is not the reply to one from A to B, though its key reads the same. */
+static struct flow *lookup(struct fa_flow_table *t, const struct key *k, uint64_t h,
+                           int forward_only, int *dir)
 {
     for (struct flow *f = t->buckets[h & (t->nbuckets - 1)]; f; f = f->hnext) {
         if (f->hash != h)
             continue;
         int m = key_match(f, k);
-        if (m) {
+        if (m > 0 || (m < 0 && !forward_only)) {
             *dir = m;
             return f;
         }
@@ -375,6 +348,9 @@ static void list_remove(struct list *l, struct flow *f)
 
 static void list_unlink(struct fa_flow_table *t, struct flow *f)
 {
+    /* A checkpoint round walking the lists resumes after f. */
+    if (f == t->ckpt_next)
+        t->ckpt_next = f->idle.next;
     list_remove(&t->lists[f->list], f);
 }
 
@@ -497,7 +473,7 @@ static void tcp_history(struct flow *f, struct endpoint *e, int is_orig, const s
     } else if (bits == 1) {
         if (syn) {
             int ack = !!(fl & FA_TCP_ACK);
-            if (check_history(f, e, is_orig, ack ? H_SYNACK : H_SYN, ack ? 'H' : 'S') &&
+            if (check_history(f, e, is_orig, H_SYN, ack ? 'H' : 'S') &&
                 p->tcp_seq != e->hist_last_syn)
                 add_history(f, dir_letter(is_orig, ack ? 'H' : 'S'));
             e->hist_last_syn = p->tcp_seq;
@@ -532,6 +508,7 @@ static void set_state(struct endpoint *e, uint8_t s)
 
 static void init_seq(struct endpoint *e, uint32_t start, uint32_t last)
 {
+    e->seq_known = 1;
     e->start_seq = start;
     e->ack_seq = start;
     e->ack_rel = 0;
@@ -570,9 +547,20 @@ static void init_endpoint(struct endpoint *e, uint8_t fl, uint32_t seq, uint32_t
     }
 }
 
+/* The peer's numbering, from this packet's acknowledgment, when the peer
+ * has not been heard yet (Zeek's init_peer): without it a SYN seen after
+ * its SYN-ACK would look like a new connection. */
+static void init_peer(struct endpoint *peer, uint8_t fl, uint32_t ack)
+{
+    if ((fl & FA_TCP_ACK) && !peer->seq_known)
+        init_seq(peer, ack - 1, ack - 1);
+}
+
 static void update_last_seq(struct flow *f, struct endpoint *e, int is_orig, uint32_t seq_end,
                             uint8_t fl, uint32_t len)
 {
+    if (e->state == EP_RESET)
+        return; /* numbers after a reset are not trusted */
     int32_t delta = (int32_t)(seq_end - e->last_seq);
     if ((fl & (FA_TCP_SYN | FA_TCP_RST)) &&
         (delta > TOO_LARGE_SEQ_DELTA || delta < -TOO_LARGE_SEQ_DELTA))
@@ -587,9 +575,6 @@ static void update_last_seq(struct flow *f, struct endpoint *e, int is_orig, uin
 
 static void update_ack_seq(struct endpoint *peer, uint32_t ack, uint8_t fl)
 {
-    /* A side that has sent nothing has no sequence space to acknowledge. */
-    if (peer->pkts == 0)
-        return;
     int32_t delta = (int32_t)(ack - peer->ack_seq);
     /* An RST's acknowledgment number can be bogus. */
     if ((fl & FA_TCP_ACK) && delta > 0 && !(fl & FA_TCP_RST)) {
@@ -779,14 +764,17 @@ static void tcp_packet(struct fa_flow_table *t, struct flow *f, int is_orig,
     struct endpoint *e = is_orig ? &f->orig : &f->resp;
     struct endpoint *peer = is_orig ? &f->resp : &f->orig;
     uint8_t fl = p->tcp_flags;
-    uint32_t seq_end = p->tcp_seq + p->payload_len + !!(fl & FA_TCP_SYN) + !!(fl & FA_TCP_FIN);
+    /* An RST's payload (a diagnostic, if any) takes no sequence space. */
+    uint32_t len = (fl & FA_TCP_RST) ? 0 : p->payload_len;
+    uint32_t seq_end = p->tcp_seq + len + !!(fl & FA_TCP_SYN) + !!(fl & FA_TCP_FIN);
 
     tcp_timing(f, is_orig, p, ts);
     init_endpoint(e, fl, p->tcp_seq, seq_end);
+    init_peer(peer, fl, p->tcp_ack);
     update_window(f, e, peer, is_orig, p);
     if (fl & FA_TCP_FIN)
         e->fin_cnt++;
-    update_last_seq(f, e, is_orig, seq_end, fl, p->payload_len);
+    update_last_seq(f, e, is_orig, seq_end, fl, len);
 
     int was_inactive_orig = f->orig.state == EP_INACTIVE;
     tcp_state_machine(f, &is_orig, p);
@@ -804,6 +792,9 @@ static void tcp_packet(struct fa_flow_table *t, struct flow *f, int is_orig,
 
 static uint64_t tcp_size(const struct endpoint *e)
 {
+    /* A side that sent nothing sent no bytes, whatever was acknowledged. */
+    if (e->pkts == 0)
+        return 0;
     int64_t size = e->last_rel > e->ack_rel ? e->last_rel : e->ack_rel;
     if (size > 0)
         --size; /* the SYN's sequence number */
@@ -997,30 +988,52 @@ static int should_flip(const struct fa_packet *p)
         return 0;
     if (!likely_server_port(p->proto, p->dport))
         return 1;
-    if (p->proto == FA_PROTO_TCP && (p->tcp_flags & FA_TCP_SYN))
-        return 0; /* a SYN-ACK between two server ports may be a stealth scan */
+    if (p->proto == FA_PROTO_UDP || (p->tcp_flags & FA_TCP_SYN))
+        return 0; /* UDP: Zeek's rule; TCP: a SYN-ACK between two server ports may be a scan */
     return p->sport < p->dport;
 }
 
 /* ------------------------------------------------------------------ */
 /* Fragments. */
 
+/* What keys a packet's flow besides protocol and addresses. */
+struct flow_key_ports {
+    uint16_t sport, dport;
+    int one_way; /* a one-way ICMP message: matched in its own direction only */
+};
+
+static void key_ports(const struct fa_packet *p, struct flow_key_ports *kp)
+{
+    kp->sport = kp->dport = 0;
+    kp->one_way = 0;
+    if (p->has_ports) {
+        kp->sport = p->sport;
+        kp->dport = p->dport;
+    } else if (p->has_icmp) {
+        kp->sport = p->icmp_type;
+        kp->dport =
+            icmp_counterpart(p->proto == FA_PROTO_ICMPV6, p->icmp_type, p->icmp_code, &kp->one_way);
+    }
+}
+
 static struct frag_slot *frag_slot(struct fa_flow_table *t, const struct fa_packet *p)
 {
     struct key k = {p->proto, &p->src, &p->dst, 0, 0};
-    uint64_t h = mix64(key_hash(&k) ^ p->frag_id);
+    uint64_t h = mix64(key_hash(t, &k) ^ p->frag_id);
     return &t->frags[h & (FRAG_SLOTS - 1)];
 }
 
-static void frag_remember(struct fa_flow_table *t, const struct fa_packet *p, int64_t ts)
+static void frag_remember(struct fa_flow_table *t, const struct fa_packet *p,
+                          const struct flow_key_ports *kp, int64_t ts)
 {
     struct frag_slot *s = frag_slot(t, p);
     s->src = p->src;
     s->dst = p->dst;
     s->id = p->frag_id;
     s->proto = p->proto;
-    s->sport = p->sport;
-    s->dport = p->dport;
+    s->sport = kp->sport;
+    s->dport = kp->dport;
+    s->one_way = (uint8_t)kp->one_way;
     s->ts_ns = ts;
     s->used = 1;
 }
@@ -1037,6 +1050,18 @@ static const struct frag_slot *frag_find(struct fa_flow_table *t, const struct f
 
 /* ------------------------------------------------------------------ */
 /* Public interface. */
+
+/* A table's secret hash key.  Without getrandom() (an old kernel), the
+ * clock and the table's address are a weaker but still unknown key. */
+static void seed_hash(uint64_t seed[2])
+{
+    if (getrandom(seed, 2 * sizeof *seed, 0) == (ssize_t)(2 * sizeof *seed))
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    seed[0] = mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30));
+    seed[1] = mix64((uint64_t)(uintptr_t)seed ^ seed[0]);
+}
 
 void fa_flow_config_defaults(struct fa_flow_config *cfg)
 {
@@ -1063,10 +1088,12 @@ struct fa_flow_table *fa_flow_table_new(const struct fa_flow_config *cfg, fa_flo
         return NULL;
     }
     t->cfg = *cfg;
+    seed_hash(t->seed);
     t->sink = sink;
     t->sink_ctx = sink_ctx;
     t->nbuckets = 4096;
     t->next_expiry_ns = INT64_MAX;
+    t->ckpt_list = -1;
     for (int i = 0; i < L_COUNT; i++)
         t->lists[i].link_off = offsetof(struct flow, idle);
     t->attempts.link_off = offsetof(struct flow, attempt);
@@ -1128,13 +1155,13 @@ void fa_flow_expire(struct fa_flow_table *t, int64_t now)
 }
 
 /* Finds or creates the flow of p; *is_orig says which side sent it. */
-static struct flow *flow_for(struct fa_flow_table *t, const struct fa_packet *p, uint16_t sport,
-                             uint16_t dport, int64_t ts, int *is_orig)
+static struct flow *flow_for(struct fa_flow_table *t, const struct fa_packet *p,
+                             const struct flow_key_ports *kp, int64_t ts, int *is_orig)
 {
-    struct key k = {p->proto, &p->src, &p->dst, sport, dport};
-    uint64_t h = key_hash(&k);
+    struct key k = {p->proto, &p->src, &p->dst, kp->sport, kp->dport};
+    uint64_t h = key_hash(t, &k);
     int dir = 0;
-    struct flow *f = lookup(t, &k, h, &dir);
+    struct flow *f = lookup(t, &k, h, kp->one_way, &dir);
 
     if (f && p->proto == FA_PROTO_TCP && p->has_ports && tcp_is_reuse(f, p)) {
         end_flow(t, f, FA_END_REUSED);
@@ -1163,7 +1190,7 @@ static void attach_icmp_error(struct fa_flow_table *t, const struct fa_packet *p
         return;
     struct key k = {q->proto, &q->src, &q->dst, q->sport, q->dport};
     int dir;
-    struct flow *f = lookup(t, &k, key_hash(&k), &dir);
+    struct flow *f = lookup(t, &k, key_hash(t, &k), 0, &dir);
     if (!f)
         return;
     f->has_icmp_error = 1;
@@ -1172,7 +1199,6 @@ static void attach_icmp_error(struct fa_flow_table *t, const struct fa_packet *p
     f->icmp_error_v6 = p->proto == FA_PROTO_ICMPV6;
     f->icmp_error_from = p->src;
     f->dirty = 1;
-    t->stats.icmp_errors_matched++;
 }
 
 void fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *p, int64_t ts)
@@ -1186,35 +1212,26 @@ void fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *p, int64_t 
     t->stats.packets++;
     fa_flow_expire(t, now);
 
-    uint16_t sport = 0, dport = 0;
-    struct fa_packet frag; /* a later fragment, given its datagram's ports */
+    struct flow_key_ports kp;
     if (p->is_fragment && p->frag_offset > 0) {
+        /* A later fragment has no transport header: its datagram's first
+         * fragment said which flow it belongs to. */
         const struct frag_slot *s = frag_find(t, p, now);
         if (!s) {
             t->stats.orphan_fragments++;
             return;
         }
-        frag = *p;
-        frag.sport = s->sport;
-        frag.dport = s->dport;
-        p = &frag;
-        sport = s->sport;
-        dport = s->dport;
-    } else if (p->has_ports) {
-        sport = p->sport;
-        dport = p->dport;
+        kp = (struct flow_key_ports){s->sport, s->dport, s->one_way};
+    } else {
+        key_ports(p, &kp);
         if (p->is_fragment)
-            frag_remember(t, p, now);
-    } else if (p->has_icmp) {
-        sport = p->icmp_type;
-        dport = p->proto == FA_PROTO_ICMP ? icmp4_counterpart(p->icmp_type, p->icmp_code)
-                                          : icmp6_counterpart(p->icmp_type, p->icmp_code);
+            frag_remember(t, p, &kp, now);
         if (p->has_quoted)
             attach_icmp_error(t, p);
     }
 
     int is_orig;
-    struct flow *f = flow_for(t, p, sport, dport, ts, &is_orig);
+    struct flow *f = flow_for(t, p, &kp, ts, &is_orig);
     if (!f)
         return;
     /* As Zeek, a flow closed on both sides stops aging: stray ACKs after
@@ -1249,18 +1266,34 @@ void fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *p, int64_t 
     list_touch(t, f, list);
 }
 
-void fa_flow_checkpoint(struct fa_flow_table *t)
+size_t fa_flow_checkpoint(struct fa_flow_table *t, size_t max)
 {
     struct fa_flow_record rec;
-    for (int i = 0; i < L_COUNT; i++) {
-        for (struct flow *f = t->lists[i].head; f; f = f->idle.next) {
-            if (!f->dirty)
-                continue;
-            make_record(f, FA_END_ACTIVE, &rec);
-            t->sink(t->sink_ctx, &rec, 0);
-            f->dirty = 0;
-        }
+    size_t sent = 0;
+
+    if (t->ckpt_list < 0) {
+        t->ckpt_list = 0;
+        t->ckpt_next = t->lists[0].head;
     }
+    while (sent < max) {
+        struct flow *f = t->ckpt_next;
+        if (!f) {
+            if (++t->ckpt_list == L_COUNT) {
+                t->ckpt_list = -1; /* the round is over */
+                break;
+            }
+            t->ckpt_next = t->lists[t->ckpt_list].head;
+            continue;
+        }
+        t->ckpt_next = f->idle.next;
+        if (!f->dirty)
+            continue;
+        make_record(f, FA_END_ACTIVE, &rec);
+        t->sink(t->sink_ctx, &rec, 0);
+        f->dirty = 0;
+        sent++;
+    }
+    return sent;
 }
 
 void fa_flow_flush(struct fa_flow_table *t)

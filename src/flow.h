@@ -20,6 +20,7 @@
 #ifndef FA_FLOW_H
 #define FA_FLOW_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "decode.h"
@@ -28,22 +29,22 @@
 
 /* Why a record was written. */
 enum fa_flow_end {
-    FA_END_ACTIVE = 0,   /* checkpoint of a flow still in memory */
-    FA_END_CLOSED,       /* both sides finished (FIN/RST) and the linger passed */
-    FA_END_TIMEOUT,      /* inactivity or unanswered-attempt timeout */
-    FA_END_EVICTED,      /* the table was full */
-    FA_END_CAPTURE_END,  /* still open when the capture ended */
-    FA_END_REUSED        /* a new connection took over the 5-tuple */
+    FA_END_ACTIVE = 0,  /* checkpoint of a flow still in memory */
+    FA_END_CLOSED,      /* both sides finished (FIN/RST) and the linger passed */
+    FA_END_TIMEOUT,     /* inactivity or unanswered-attempt timeout */
+    FA_END_EVICTED,     /* the table was full */
+    FA_END_CAPTURE_END, /* still open when the capture ended */
+    FA_END_REUSED       /* a new connection took over the 5-tuple */
 };
 
 /* One flow as it is stored and exported.  Directions are orig (the side
  * that opened the flow) and resp. */
 struct fa_flow_record {
-    uint64_t seq;            /* 1, 2, ... in the order flows were created in the run */
+    uint64_t seq; /* 1, 2, ... in the order flows were created in the run */
     uint8_t ip_version;
-    uint8_t proto;           /* IP protocol number */
+    uint8_t proto; /* IP protocol number */
     struct fa_addr orig_h, resp_h;
-    uint16_t orig_p, resp_p; /* ICMP: orig_p is the type, resp_p the reply type or the code */
+    uint16_t orig_p, resp_p;   /* ICMP: orig_p is the type, resp_p the reply type or the code */
     int64_t first_ns, last_ns; /* capture timestamps, nanoseconds since the epoch */
 
     uint64_t orig_pkts, resp_pkts;
@@ -51,16 +52,16 @@ struct fa_flow_record {
     uint64_t orig_bytes, resp_bytes; /* payload; TCP: from sequence numbers, as Zeek */
 
     char history[FA_HISTORY_MAX + 1];
-    char conn_state[8];      /* S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH */
+    char conn_state[8]; /* S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH */
 
-    uint32_t syn_count;      /* SYNs (without ACK) the originator sent */
+    uint32_t syn_count;       /* SYNs (without ACK) the originator sent */
     int64_t syn_to_synack_ns; /* -1 when not seen */
     int64_t synack_to_ack_ns; /* -1 when not seen */
 
     /* The ICMP error that quoted a packet of this flow, if any. */
     uint8_t has_icmp_error;
     uint8_t icmp_error_type, icmp_error_code;
-    uint8_t icmp_error_v6;   /* the error was ICMPv6 */
+    uint8_t icmp_error_v6; /* the error was ICMPv6 */
     struct fa_addr icmp_error_from;
 
     enum fa_flow_end end;
@@ -70,22 +71,21 @@ struct fa_flow_record {
 typedef void (*fa_flow_sink)(void *ctx, const struct fa_flow_record *rec, int final);
 
 struct fa_flow_config {
-    uint64_t max_flows;          /* default 1,000,000 */
-    int64_t attempt_timeout_ns;  /* unanswered TCP attempt, Zeek's tcp_attempt_delay: 5 s */
-    int64_t tcp_timeout_ns;      /* TCP inactivity, Zeek's tcp_inactivity_timeout: 5 min */
-    int64_t udp_timeout_ns;      /* Zeek's udp_inactivity_timeout: 1 min */
-    int64_t icmp_timeout_ns;     /* Zeek's icmp_inactivity_timeout: 1 min */
-    int64_t other_timeout_ns;    /* other IP protocols: 1 min */
-    int64_t close_linger_ns;     /* Zeek's tcp_close_delay / tcp_reset_delay: 5 s */
+    uint64_t max_flows;         /* default 1,000,000 */
+    int64_t attempt_timeout_ns; /* unanswered TCP attempt, Zeek's tcp_attempt_delay: 5 s */
+    int64_t tcp_timeout_ns;     /* TCP inactivity, Zeek's tcp_inactivity_timeout: 5 min */
+    int64_t udp_timeout_ns;     /* Zeek's udp_inactivity_timeout: 1 min */
+    int64_t icmp_timeout_ns;    /* Zeek's icmp_inactivity_timeout: 1 min */
+    int64_t other_timeout_ns;   /* other IP protocols: 1 min */
+    int64_t close_linger_ns;    /* Zeek's tcp_close_delay / tcp_reset_delay: 5 s */
 };
 
 struct fa_flow_stats {
-    uint64_t packets;            /* packets given to the table */
-    uint64_t flows;              /* flows created */
-    uint64_t active;             /* flows in memory now */
-    uint64_t evicted;            /* flows written early because the table was full */
-    uint64_t orphan_fragments;   /* non-first fragments whose first fragment was never seen */
-    uint64_t icmp_errors_matched; /* ICMP errors attached to the flow they quote */
+    uint64_t packets;          /* packets given to the table */
+    uint64_t flows;            /* flows created */
+    uint64_t active;           /* flows in memory now */
+    uint64_t evicted;          /* flows written early because the table was full */
+    uint64_t orphan_fragments; /* non-first fragments whose first fragment was never seen */
 };
 
 struct fa_flow_table;
@@ -93,9 +93,8 @@ struct fa_flow_table;
 void fa_flow_config_defaults(struct fa_flow_config *cfg);
 
 /* Returns NULL and fills errbuf (FA_ERRBUF_SIZE) on failure. */
-struct fa_flow_table *fa_flow_table_new(const struct fa_flow_config *cfg,
-                                        fa_flow_sink sink, void *sink_ctx,
-                                        char *errbuf);
+struct fa_flow_table *fa_flow_table_new(const struct fa_flow_config *cfg, fa_flow_sink sink,
+                                        void *sink_ctx, char *errbuf);
 void fa_flow_table_free(struct fa_flow_table *t);
 
 /* Account one decoded packet seen at ts_ns. */
@@ -106,8 +105,12 @@ void fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *pkt, int64_
  * the wire is quiet too. */
 void fa_flow_expire(struct fa_flow_table *t, int64_t now_ns);
 
-/* Send every flow still in memory to the sink with final = 0. */
-void fa_flow_checkpoint(struct fa_flow_table *t);
+/* Sends flows changed since they were last sent to the sink, final = 0,
+ * at most max of them, and returns how many.  Calls continue one round
+ * over every flow in memory; a return below max means the round is over
+ * (the next call starts another).  A live capture calls it a little at a
+ * time so that writing never holds up reading. */
+size_t fa_flow_checkpoint(struct fa_flow_table *t, size_t max);
 
 /* End of capture: every flow still in memory goes to the sink, final. */
 void fa_flow_flush(struct fa_flow_table *t);

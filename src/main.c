@@ -2,10 +2,10 @@
  * main.c - the flowaudit command line: parses a subcommand and its options
  * and hands them to the module that does the work.
  *
- * Exit status: 0 done, 2 bad usage or bad input (the message on stderr
- * names the file or option and what to do).
+ * Exit status: 0 done; 1 when audit or check found what --fail-on names;
+ * 2 bad usage or bad input (the message on stderr names the file or
+ * option and what to do).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <math.h>
@@ -13,8 +13,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auditcmd.h"
 #include "capture.h"
+#include "finding.h"
 #include "output.h"
+#include "report.h"
 #include "store.h"
 
 #define EXIT_USAGE 2
@@ -31,6 +34,12 @@ static const char usage_text[] =
     "        [--format table|json|csv]         list recorded flows\n"
     "  export [--db PATH] --format zeek|jsonl [-o FILE] [--run ID]\n"
     "                                          write flows as a Zeek conn.log or JSON lines\n"
+    "  audit [--db PATH] --site FILE [--matrix FILE] [--run ID] [--format F] [--fail-on L]\n"
+    "                                          hold the recorded flows against the rules\n"
+    "  report [--db PATH] [--audit ID] [--format text|markdown|html|json] [-o FILE]\n"
+    "                                          print an audit (default: the newest)\n"
+    "  check FILE... --site FILE [--matrix FILE] [--format F] [--fail-on L] [read options]\n"
+    "                                          read the captures, audit them, print the report\n"
     "\n"
     "Options of read and capture:\n"
     "  --db PATH             database (default flowaudit.db)\n"
@@ -43,6 +52,17 @@ static const char usage_text[] =
     "  --udp-timeout SEC     UDP inactivity (default 60)\n"
     "  --icmp-timeout SEC    ICMP and other protocols' inactivity (default 60)\n"
     "  -q, --quiet           no progress on stderr\n"
+    "\n"
+    "Options of audit and check:\n"
+    "  --site FILE           the environment's hosts and their roles (rules language)\n"
+    "  --matrix FILE         rules to use instead of the built-in OutSystems 11 matrix\n"
+    "  --format F            text (default), markdown, html or json\n"
+    "  --fail-on L           exit 1 when a finding is at least: error (default),\n"
+    "                        warning, or never\n"
+    "  -o, --output FILE     write the report there\n"
+    "\n"
+    "Exit status: 0 done (audit, check: no finding reached --fail-on); 1 findings\n"
+    "reached --fail-on; 2 bad usage or bad input.\n"
     "\n"
     "  flowaudit help        this text;  flowaudit --version\n";
 
@@ -75,18 +95,6 @@ static int parse_seconds_ns(const char *s, int64_t *out)
         return -1;
     *out = (int64_t)llround(v * 1e9);
     return 0;
-}
-
-static int parse_addr(const char *s, struct fa_addr *a)
-{
-    uint8_t v4[4];
-    memset(a, 0, sizeof *a);
-    if (inet_pton(AF_INET, s, v4) == 1) {
-        a->b[10] = a->b[11] = 0xff;
-        memcpy(a->b + 12, v4, 4);
-        return 0;
-    }
-    return inet_pton(AF_INET6, s, a->b) == 1 ? 0 : -1;
 }
 
 static int parse_proto(const char *s)
@@ -122,7 +130,11 @@ enum {
     OPT_PORT,
     OPT_PROTO,
     OPT_FORMAT,
-    OPT_RUN
+    OPT_RUN,
+    OPT_SITE,
+    OPT_MATRIX,
+    OPT_FAIL_ON,
+    OPT_AUDIT
 };
 
 /* Options shared by read and capture; returns 1 when handled, -1 on a bad value. */
@@ -205,7 +217,7 @@ static int cmd_read(int argc, char **argv)
     }
     o.files = (const char *const *)argv + optind;
     o.nfiles = argc - optind;
-    return fa_capture_run(&o);
+    return fa_capture_run(&o, NULL);
 }
 
 static int cmd_capture(int argc, char **argv)
@@ -261,7 +273,7 @@ static int cmd_capture(int argc, char **argv)
         usage_error("unexpected argument '%s'", argv[optind]);
         return EXIT_USAGE;
     }
-    return fa_capture_run(&o);
+    return fa_capture_run(&o, NULL);
 }
 
 /* ------------------------------------------------------------------ */
@@ -297,7 +309,7 @@ static int cmd_output(int argc, char **argv, int is_export)
             f.conn_state = optarg;
             break;
         case OPT_HOST:
-            if (parse_addr(optarg, &host) < 0) {
+            if (!fa_addr_parse(optarg, &host)) {
                 usage_error("--host needs an IPv4 or IPv6 address, not '%s'", optarg);
                 return EXIT_USAGE;
             }
@@ -370,6 +382,197 @@ static int cmd_output(int argc, char **argv, int is_export)
     return rc < 0 ? EXIT_USAGE : 0;
 }
 
+/* ------------------------------------------------------------------ */
+/* audit, report and check */
+
+struct audit_args {
+    struct fa_rules_source rules;
+    struct fa_audit_opts audit;
+};
+
+static void audit_args_defaults(struct audit_args *a)
+{
+    memset(a, 0, sizeof *a);
+    a->audit.db_path = "flowaudit.db";
+    a->audit.format = FA_REPORT_TEXT;
+    a->audit.fail_on = FA_SEV_ERROR;
+}
+
+/* Options shared by audit and check; 1 when handled, -1 on a bad value. */
+static int audit_option(int c, const char *arg, struct audit_args *a)
+{
+    uint64_t n;
+    switch (c) {
+    case OPT_SITE:
+        a->rules.site = arg;
+        return 1;
+    case OPT_MATRIX:
+        a->rules.matrix = arg;
+        return 1;
+    case 'o':
+        a->audit.output = arg;
+        return 1;
+    case OPT_FORMAT:
+        if ((a->audit.format = fa_report_format_parse(arg)) < 0) {
+            usage_error("--format is text, markdown, html or json, not '%s'", arg);
+            return -1;
+        }
+        return 1;
+    case OPT_FAIL_ON:
+        if (!strcmp(arg, "never")) {
+            a->audit.fail_on = -1;
+        } else if ((a->audit.fail_on = fa_severity_parse(arg)) < FA_SEV_WARNING) {
+            usage_error("--fail-on is error, warning or never, not '%s'", arg);
+            return -1;
+        }
+        return 1;
+    case OPT_RUN:
+        if (parse_u64(arg, &n) < 0 || n == 0) {
+            usage_error("--run needs a run id, not '%s'", arg);
+            return -1;
+        }
+        a->audit.run_id = (int64_t)n;
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+#define AUDIT_LONG_OPTIONS                                                                         \
+    {"site", required_argument, NULL, OPT_SITE}, {"matrix", required_argument, NULL, OPT_MATRIX},  \
+        {"format", required_argument, NULL, OPT_FORMAT},                                           \
+        {"fail-on", required_argument, NULL, OPT_FAIL_ON},                                         \
+    {                                                                                              \
+        "output", required_argument, NULL, 'o'                                                     \
+    }
+
+/* Loads the rules, then audits; the rules are checked before anything
+ * is read or written. */
+static int audit_with_rules(struct audit_args *a, int (*before)(void *, int64_t *), void *ctx)
+{
+    struct fa_ruleset *rs;
+    char *text;
+    if (!a->rules.site) {
+        usage_error("%s", "the audit needs the site file: --site FILE");
+        return EXIT_USAGE;
+    }
+    if (fa_rules_load(&a->rules, &rs, &text) < 0)
+        return EXIT_USAGE;
+    int status = before ? before(ctx, &a->audit.run_id) : 0;
+    if (status == 0)
+        status = fa_audit_command(&a->audit, rs, text);
+    fa_ruleset_free(rs);
+    free(text);
+    return status;
+}
+
+static int cmd_audit(int argc, char **argv)
+{
+    static const struct option longopts[] = {AUDIT_LONG_OPTIONS,
+                                             {"db", required_argument, NULL, OPT_DB},
+                                             {"run", required_argument, NULL, OPT_RUN},
+                                             {NULL, 0, NULL, 0}};
+    struct audit_args a;
+    int c;
+
+    audit_args_defaults(&a);
+    while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+        int r = c == OPT_DB ? (a.audit.db_path = optarg, 1) : audit_option(c, optarg, &a);
+        if (r < 0)
+            return EXIT_USAGE;
+        if (r == 0) {
+            fprintf(stderr, "Run 'flowaudit help' for usage.\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        usage_error("unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    return audit_with_rules(&a, NULL, NULL);
+}
+
+static int cmd_report(int argc, char **argv)
+{
+    static const struct option longopts[] = {{"db", required_argument, NULL, OPT_DB},
+                                             {"audit", required_argument, NULL, OPT_AUDIT},
+                                             {"format", required_argument, NULL, OPT_FORMAT},
+                                             {"output", required_argument, NULL, 'o'},
+                                             {NULL, 0, NULL, 0}};
+    const char *db = "flowaudit.db", *output = NULL;
+    int format = FA_REPORT_TEXT, c;
+    uint64_t id = 0;
+
+    while ((c = getopt_long(argc, argv, "o:", longopts, NULL)) != -1) {
+        switch (c) {
+        case OPT_DB:
+            db = optarg;
+            break;
+        case 'o':
+            output = optarg;
+            break;
+        case OPT_AUDIT:
+            if (parse_u64(optarg, &id) < 0 || id == 0) {
+                usage_error("--audit needs an audit id, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        case OPT_FORMAT:
+            if ((format = fa_report_format_parse(optarg)) < 0) {
+                usage_error("--format is text, markdown, html or json, not '%s'", optarg);
+                return EXIT_USAGE;
+            }
+            break;
+        default:
+            fprintf(stderr, "Run 'flowaudit help' for usage.\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (optind < argc) {
+        usage_error("unexpected argument '%s'", argv[optind]);
+        return EXIT_USAGE;
+    }
+    return fa_report_command(db, (int64_t)id, format, output);
+}
+
+/* check's read step, run once the rules are known to be good. */
+static int check_read(void *ctx, int64_t *run_id)
+{
+    struct fa_capture_opts *o = ctx;
+    return fa_capture_run(o, run_id);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    static const struct option longopts[] = {
+        CAPTURE_LONG_OPTIONS, AUDIT_LONG_OPTIONS, {NULL, 0, NULL, 0}};
+    struct fa_capture_opts o;
+    struct audit_args a;
+    int c;
+
+    fa_capture_opts_defaults(&o);
+    audit_args_defaults(&a);
+    while ((c = getopt_long(argc, argv, "f:qo:", longopts, NULL)) != -1) {
+        int r = capture_option(c, optarg, &o);
+        if (r == 0)
+            r = audit_option(c, optarg, &a);
+        if (r < 0)
+            return EXIT_USAGE;
+        if (r == 0) {
+            fprintf(stderr, "Run 'flowaudit help' for usage.\n");
+            return EXIT_USAGE;
+        }
+    }
+    if (optind >= argc) {
+        usage_error("%s", "check needs at least one capture file ('-' for standard input)");
+        return EXIT_USAGE;
+    }
+    o.files = (const char *const *)argv + optind;
+    o.nfiles = argc - optind;
+    a.audit.db_path = o.db_path;
+    return audit_with_rules(&a, check_read, &o);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2) {
@@ -399,6 +602,12 @@ int main(int argc, char **argv)
         return cmd_output(argc, argv, 0);
     if (!strcmp(cmd, "export"))
         return cmd_output(argc, argv, 1);
+    if (!strcmp(cmd, "audit"))
+        return cmd_audit(argc, argv);
+    if (!strcmp(cmd, "report"))
+        return cmd_report(argc, argv);
+    if (!strcmp(cmd, "check"))
+        return cmd_check(argc, argv);
     usage_error("unknown command '%s'", cmd);
     return EXIT_USAGE;
 }

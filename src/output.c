@@ -18,15 +18,14 @@
  */
 #include "output.h"
 
+#include "json.h"
+
 #include <errno.h>
 #include <inttypes.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
-
-/* Room for any int64 seconds with a sign and 6 decimals. */
-#define SECS_STRLEN 32
 
 struct emitter;
 
@@ -41,7 +40,8 @@ struct emitter {
     FILE *out;
     const struct format *format;
     uint64_t count;
-    int64_t latest_ns; /* the largest last_seen, for the conn.log's #close */
+    int64_t latest_ns;   /* the largest last_seen, for the conn.log's #close */
+    struct fa_json json; /* the array of --format json */
 };
 
 static const char *const format_names[] = {
@@ -93,15 +93,6 @@ static const char *proto_name(int proto, char *buf)
 static int64_t duration_us(const struct fa_flow_record *r)
 {
     return fa_ns_to_us(r->last_ns) - fa_ns_to_us(r->first_ns);
-}
-
-static const char *secs_str(int64_t us, char *buf)
-{
-    uint64_t mag = us < 0 ? -(uint64_t)us : (uint64_t)us;
-
-    snprintf(buf, SECS_STRLEN, "%s%" PRIu64 ".%06" PRIu64, us < 0 ? "-" : "", mag / 1000000,
-             mag % 1000000);
-    return buf;
 }
 
 /* strftime() of the UTC second containing ns; with_us appends ".ffffff". */
@@ -169,142 +160,86 @@ static void no_tail(struct emitter *e)
     (void)e;
 }
 
-/* ---- JSON ----------------------------------------------------------------- */
+/* ---- JSON (json.c writes the values) ------------------------------------ */
 
-/* An object being written: fields counts what it holds so far. */
-struct json_obj {
-    FILE *out;
-    int fields;
-};
-
-/* Bytes outside printable ASCII are escaped one by one, so the output is
- * valid JSON (and valid UTF-8) whatever the database holds. */
-static void json_string(FILE *out, const char *s)
+/* "null" when the time is unset (negative), as the schema stores it. */
+static void json_secs_or_null(struct fa_json *j, const char *key, int64_t ns)
 {
-    putc('"', out);
-    for (const unsigned char *c = (const unsigned char *)s; *c; c++) {
-        if (*c == '"' || *c == '\\')
-            fprintf(out, "\\%c", *c);
-        else if (*c < 0x20 || *c >= 0x7f)
-            fprintf(out, "\\u%04x", *c);
-        else
-            putc(*c, out);
-    }
-    putc('"', out);
+    if (ns >= 0)
+        fa_json_secs(j, key, fa_ns_to_us(ns));
+    else
+        fa_json_null(j, key);
 }
 
-static void json_key(struct json_obj *o, const char *key)
+static void json_icmp_error(struct fa_json *j, const struct fa_flow_record *r)
 {
-    fputs(o->fields++ ? ",\"" : "{\"", o->out);
-    fputs(key, o->out);
-    fputs("\":", o->out);
-}
-
-static void json_str(struct json_obj *o, const char *key, const char *value)
-{
-    json_key(o, key);
-    json_string(o->out, value);
-}
-
-static void json_uint(struct json_obj *o, const char *key, uint64_t value)
-{
-    json_key(o, key);
-    fprintf(o->out, "%" PRIu64, value);
-}
-
-static void json_secs(struct json_obj *o, const char *key, int64_t us)
-{
-    char buf[SECS_STRLEN];
-
-    json_key(o, key);
-    fputs(secs_str(us, buf), o->out);
-}
-
-static void json_secs_or_null(struct json_obj *o, const char *key, int64_t ns)
-{
-    if (ns >= 0) {
-        json_secs(o, key, fa_ns_to_us(ns));
-    } else {
-        json_key(o, key);
-        fputs("null", o->out);
-    }
-}
-
-static void json_end(struct json_obj *o)
-{
-    fputs(o->fields ? "}" : "{}", o->out);
-}
-
-static void json_icmp_error(struct json_obj *o, const struct fa_flow_record *r)
-{
-    struct json_obj err = {o->out, 0};
     char from[FA_ADDR_STRLEN];
 
-    json_key(o, "icmp_error");
     if (!r->has_icmp_error) {
-        fputs("null", o->out);
+        fa_json_null(j, "icmp_error");
         return;
     }
-    json_uint(&err, "type", r->icmp_error_type);
-    json_uint(&err, "code", r->icmp_error_code);
-    json_key(&err, "v6");
-    fputs(r->icmp_error_v6 ? "true" : "false", o->out);
-    json_str(&err, "from", fa_addr_str(&r->icmp_error_from, from));
-    json_end(&err);
+    fa_json_begin_object(j, "icmp_error", 0);
+    fa_json_uint(j, "type", r->icmp_error_type);
+    fa_json_uint(j, "code", r->icmp_error_code);
+    fa_json_bool(j, "v6", r->icmp_error_v6);
+    fa_json_str(j, "from", fa_addr_str(&r->icmp_error_from, from));
+    fa_json_end(j);
 }
 
-static void json_flow(FILE *out, const struct fa_stored_flow *f)
+static void json_flow(struct fa_json *j, const struct fa_stored_flow *f)
 {
     const struct fa_flow_record *r = &f->rec;
-    struct json_obj o = {out, 0};
     char host[FA_ADDR_STRLEN], proto[4];
     const char *end = fa_store_end_name(r->end);
 
-    json_str(&o, "uid", f->uid);
-    json_uint(&o, "run_id", (uint64_t)f->run_id);
-    json_uint(&o, "seq", r->seq);
-    json_uint(&o, "ip_version", r->ip_version);
-    json_uint(&o, "proto", r->proto);
-    json_str(&o, "proto_name", proto_name(r->proto, proto));
-    json_str(&o, "orig_h", fa_addr_str(&r->orig_h, host));
-    json_uint(&o, "orig_p", r->orig_p);
-    json_str(&o, "resp_h", fa_addr_str(&r->resp_h, host));
-    json_uint(&o, "resp_p", r->resp_p);
-    json_secs(&o, "first_seen", fa_ns_to_us(r->first_ns));
-    json_secs(&o, "last_seen", fa_ns_to_us(r->last_ns));
-    json_secs(&o, "duration", duration_us(r));
-    json_uint(&o, "orig_pkts", r->orig_pkts);
-    json_uint(&o, "orig_ip_bytes", r->orig_ip_bytes);
-    json_uint(&o, "orig_bytes", r->orig_bytes);
-    json_uint(&o, "resp_pkts", r->resp_pkts);
-    json_uint(&o, "resp_ip_bytes", r->resp_ip_bytes);
-    json_uint(&o, "resp_bytes", r->resp_bytes);
-    json_str(&o, "conn_state", r->conn_state);
-    json_str(&o, "history", r->history);
-    json_uint(&o, "syn_count", r->syn_count);
-    json_secs_or_null(&o, "syn_to_synack", r->syn_to_synack_ns);
-    json_secs_or_null(&o, "synack_to_ack", r->synack_to_ack_ns);
-    json_icmp_error(&o, r);
-    json_str(&o, "end_reason", end ? end : "");
-    json_end(&o);
+    fa_json_begin_object(j, NULL, 0);
+    fa_json_str(j, "uid", f->uid);
+    fa_json_uint(j, "run_id", (uint64_t)f->run_id);
+    fa_json_uint(j, "seq", r->seq);
+    fa_json_uint(j, "ip_version", r->ip_version);
+    fa_json_uint(j, "proto", r->proto);
+    fa_json_str(j, "proto_name", proto_name(r->proto, proto));
+    fa_json_str(j, "orig_h", fa_addr_str(&r->orig_h, host));
+    fa_json_uint(j, "orig_p", r->orig_p);
+    fa_json_str(j, "resp_h", fa_addr_str(&r->resp_h, host));
+    fa_json_uint(j, "resp_p", r->resp_p);
+    fa_json_secs(j, "first_seen", fa_ns_to_us(r->first_ns));
+    fa_json_secs(j, "last_seen", fa_ns_to_us(r->last_ns));
+    fa_json_secs(j, "duration", duration_us(r));
+    fa_json_uint(j, "orig_pkts", r->orig_pkts);
+    fa_json_uint(j, "orig_ip_bytes", r->orig_ip_bytes);
+    fa_json_uint(j, "orig_bytes", r->orig_bytes);
+    fa_json_uint(j, "resp_pkts", r->resp_pkts);
+    fa_json_uint(j, "resp_ip_bytes", r->resp_ip_bytes);
+    fa_json_uint(j, "resp_bytes", r->resp_bytes);
+    fa_json_str(j, "conn_state", r->conn_state);
+    fa_json_str(j, "history", r->history);
+    fa_json_uint(j, "syn_count", r->syn_count);
+    json_secs_or_null(j, "syn_to_synack", r->syn_to_synack_ns);
+    json_secs_or_null(j, "synack_to_ack", r->synack_to_ack_ns);
+    json_icmp_error(j, r);
+    fa_json_str(j, "end_reason", end ? end : "");
+    fa_json_end(j);
 }
 
+/* One array, a flow a line. */
 static void json_head(struct emitter *e, const struct fa_stored_flow *first)
 {
     (void)first;
-    fputs("[\n", e->out);
+    fa_json_init(&e->json, e->out);
+    fa_json_begin_array(&e->json, NULL, 1);
 }
 
 static void json_row(struct emitter *e, const struct fa_stored_flow *f)
 {
-    if (e->count > 0)
-        fputs(",\n", e->out);
-    json_flow(e->out, f);
+    json_flow(&e->json, f);
 }
 
 static void json_tail(struct emitter *e)
 {
-    fputs(e->count > 0 ? "\n]\n" : "]\n", e->out);
+    fa_json_end(&e->json);
+    putc('\n', e->out);
 }
 
 /* Zeek's JSON logs leave unset fields out: service, local_orig and
@@ -313,31 +248,33 @@ static void json_tail(struct emitter *e)
 static void jsonl_row(struct emitter *e, const struct fa_stored_flow *f)
 {
     const struct fa_flow_record *r = &f->rec;
-    struct json_obj o = {e->out, 0};
+    struct fa_json j;
     char host[FA_ADDR_STRLEN];
     int64_t dur = duration_us(r);
 
-    json_secs(&o, "ts", fa_ns_to_us(r->first_ns));
-    json_str(&o, "uid", f->uid);
-    json_str(&o, "id.orig_h", fa_addr_str(&r->orig_h, host));
-    json_uint(&o, "id.orig_p", r->orig_p);
-    json_str(&o, "id.resp_h", fa_addr_str(&r->resp_h, host));
-    json_uint(&o, "id.resp_p", r->resp_p);
-    json_str(&o, "proto", fa_proto_zeek_name(r->proto));
+    fa_json_init(&j, e->out);
+    fa_json_begin_object(&j, NULL, 0);
+    fa_json_secs(&j, "ts", fa_ns_to_us(r->first_ns));
+    fa_json_str(&j, "uid", f->uid);
+    fa_json_str(&j, "id.orig_h", fa_addr_str(&r->orig_h, host));
+    fa_json_uint(&j, "id.orig_p", r->orig_p);
+    fa_json_str(&j, "id.resp_h", fa_addr_str(&r->resp_h, host));
+    fa_json_uint(&j, "id.resp_p", r->resp_p);
+    fa_json_str(&j, "proto", fa_proto_zeek_name(r->proto));
     if (dur != 0) {
-        json_secs(&o, "duration", dur);
-        json_uint(&o, "orig_bytes", r->orig_bytes);
-        json_uint(&o, "resp_bytes", r->resp_bytes);
+        fa_json_secs(&j, "duration", dur);
+        fa_json_uint(&j, "orig_bytes", r->orig_bytes);
+        fa_json_uint(&j, "resp_bytes", r->resp_bytes);
     }
-    json_str(&o, "conn_state", r->conn_state);
-    json_uint(&o, "missed_bytes", 0);
+    fa_json_str(&j, "conn_state", r->conn_state);
+    fa_json_uint(&j, "missed_bytes", 0);
     if (r->history[0])
-        json_str(&o, "history", r->history);
-    json_uint(&o, "orig_pkts", r->orig_pkts);
-    json_uint(&o, "orig_ip_bytes", r->orig_ip_bytes);
-    json_uint(&o, "resp_pkts", r->resp_pkts);
-    json_uint(&o, "resp_ip_bytes", r->resp_ip_bytes);
-    json_end(&o);
+        fa_json_str(&j, "history", r->history);
+    fa_json_uint(&j, "orig_pkts", r->orig_pkts);
+    fa_json_uint(&j, "orig_ip_bytes", r->orig_ip_bytes);
+    fa_json_uint(&j, "resp_pkts", r->resp_pkts);
+    fa_json_uint(&j, "resp_ip_bytes", r->resp_ip_bytes);
+    fa_json_end(&j);
     putc('\n', e->out);
 }
 
@@ -413,9 +350,9 @@ static void csv_uint(struct csv_row *w, uint64_t value)
 
 static void csv_secs_or_empty(struct csv_row *w, int64_t ns)
 {
-    char buf[SECS_STRLEN];
+    char buf[FA_SECS_STRLEN];
 
-    csv_cell(w, ns >= 0 ? secs_str(fa_ns_to_us(ns), buf) : "");
+    csv_cell(w, ns >= 0 ? fa_secs_str(fa_ns_to_us(ns), buf) : "");
 }
 
 static void csv_end(struct csv_row *w)
@@ -453,7 +390,7 @@ static void csv_row(struct emitter *e, const struct fa_stored_flow *f)
 {
     const struct fa_flow_record *r = &f->rec;
     struct csv_row w = {e->out, 0};
-    char host[FA_ADDR_STRLEN], proto[4], secs[SECS_STRLEN];
+    char host[FA_ADDR_STRLEN], proto[4], secs[FA_SECS_STRLEN];
     const char *end = fa_store_end_name(r->end);
 
     csv_cell(&w, f->uid);
@@ -466,9 +403,9 @@ static void csv_row(struct emitter *e, const struct fa_stored_flow *f)
     csv_uint(&w, r->orig_p);
     csv_cell(&w, fa_addr_str(&r->resp_h, host));
     csv_uint(&w, r->resp_p);
-    csv_cell(&w, secs_str(fa_ns_to_us(r->first_ns), secs));
-    csv_cell(&w, secs_str(fa_ns_to_us(r->last_ns), secs));
-    csv_cell(&w, secs_str(duration_us(r), secs));
+    csv_cell(&w, fa_secs_str(fa_ns_to_us(r->first_ns), secs));
+    csv_cell(&w, fa_secs_str(fa_ns_to_us(r->last_ns), secs));
+    csv_cell(&w, fa_secs_str(duration_us(r), secs));
     csv_uint(&w, r->orig_pkts);
     csv_uint(&w, r->orig_ip_bytes);
     csv_uint(&w, r->orig_bytes);
@@ -574,10 +511,10 @@ static void zeek_row(struct emitter *e, const struct fa_stored_flow *f)
 {
     const struct fa_flow_record *r = &f->rec;
     struct tsv_row w = {e->out, 0};
-    char host[FA_ADDR_STRLEN], secs[SECS_STRLEN];
+    char host[FA_ADDR_STRLEN], secs[FA_SECS_STRLEN];
     int64_t dur = duration_us(r);
 
-    tsv_raw(&w, secs_str(fa_ns_to_us(r->first_ns), secs));
+    tsv_raw(&w, fa_secs_str(fa_ns_to_us(r->first_ns), secs));
     tsv_str(&w, f->uid);
     tsv_raw(&w, fa_addr_str(&r->orig_h, host));
     tsv_uint(&w, r->orig_p);
@@ -586,7 +523,7 @@ static void zeek_row(struct emitter *e, const struct fa_stored_flow *f)
     tsv_raw(&w, fa_proto_zeek_name(r->proto));
     tsv_raw(&w, "-");
     if (dur != 0) {
-        tsv_raw(&w, secs_str(dur, secs));
+        tsv_raw(&w, fa_secs_str(dur, secs));
         tsv_uint(&w, r->orig_bytes);
         tsv_uint(&w, r->resp_bytes);
     } else {
@@ -645,7 +582,7 @@ static int emit_flow(void *ctx, const struct fa_stored_flow *f)
 int fa_output_flows(struct fa_store *s, const struct fa_flow_filter *f, enum fa_format fmt,
                     FILE *out, char *errbuf)
 {
-    struct emitter e = {out, NULL, 0, 0};
+    struct emitter e = {.out = out};
 
     if ((unsigned)fmt >= sizeof formats / sizeof formats[0]) {
         snprintf(errbuf, FA_STORE_ERRBUF_SIZE, "unknown output format %d", (int)fmt);

@@ -12,9 +12,11 @@
  *   - migrations run one per transaction, each setting user_version, and
  *     re-read user_version under the write lock, so two processes opening
  *     a new database at once apply each migration once;
- *   - while a run is being written a transaction is always open:
- *     fa_store_begin_run() opens it and every fa_store_commit() opens the
- *     next, so no flow is ever committed on its own;
+ *   - a write transaction is open only while a batch is being written:
+ *     fa_store_begin() takes the write lock (BEGIN IMMEDIATE) and
+ *     fa_store_commit() or fa_store_rollback() gives it back; nothing here
+ *     leaves one open between calls of its own, so between batches other
+ *     processes (another read, an audit) can write the same database;
  *   - times are REAL seconds rounded to the microsecond with fa_ns_to_us()
  *     and read back exactly: a value printed to 6 decimals before it is
  *     stored prints the same after;
@@ -22,6 +24,7 @@
  *     is no global state.
  */
 #include "store.h"
+#include "store_private.h"
 
 #include <arpa/inet.h>
 #include <math.h>
@@ -39,23 +42,19 @@ extern const size_t fa_schema_count;
  * database is never migrated into. */
 #define FA_APPLICATION_ID 0x46417564
 
-/* Long enough to outlast another writer's commit, short enough that a
- * stuck lock is reported instead of hanging a capture. */
+/* How long a write waits for the lock another process holds.  Writers
+ * hold it for one transaction: a run's batch of at most 4096 flows and its
+ * totals, an audit's results, a migration; 5 s outlasts any of those with
+ * room to spare, and a lock held longer (a stuck process, a transaction
+ * left open in a sqlite3 shell) is reported as "database is locked"
+ * instead of stalling a capture indefinitely. */
 #define FA_BUSY_TIMEOUT_MS 5000
 
-enum {
-    SQL_BEGIN,
-    SQL_COMMIT,
-    SQL_INSERT_RUN,
-    SQL_UPSERT_FLOW,
-    SQL_UPDATE_RUN,
-    SQL_DELETE_ERRORS,
-    SQL_INSERT_ERROR,
-    SQL_COUNT
-};
-
 static const char *const sql_text[SQL_COUNT] = {
-    [SQL_BEGIN] = "BEGIN",
+    /* IMMEDIATE: the write lock is taken, or waited for, here.  A deferred
+     * transaction asks for it at its first write, where SQLite may return
+     * SQLITE_BUSY at once instead of waiting, to rule out a deadlock. */
+    [SQL_BEGIN] = "BEGIN IMMEDIATE",
     [SQL_COMMIT] = "COMMIT",
     [SQL_INSERT_RUN] = "INSERT INTO runs (mode, source, filter, sensor, version, started)"
                        " VALUES (?, ?, ?, ?, ?, ?)",
@@ -80,30 +79,11 @@ static const char *const sql_text[SQL_COUNT] = {
     [SQL_INSERT_ERROR] = "INSERT INTO decode_errors (run_id, reason, count) VALUES (?, ?, ?)",
 };
 
-/* The parts of a flow filter, as bits of the shape that selects a cached
- * SELECT. */
-enum {
-    FILTER_STATE = 1,
-    FILTER_HOST = 2,
-    FILTER_PORT = 4,
-    FILTER_PROTO = 8,
-    FILTER_RUN = 16,
-    FILTER_SHAPES = 32
-};
-
 #define FLOW_COLUMNS                                                                               \
     "id, run_id, seq, uid, ip_version, proto, orig_h, orig_p, resp_h, resp_p, first_seen,"         \
     " last_seen, orig_pkts, orig_ip_bytes, orig_bytes, resp_pkts, resp_ip_bytes, resp_bytes,"      \
     " conn_state, history, syn_count, syn_to_synack, synack_to_ack, icmp_error_type,"              \
     " icmp_error_code, icmp_error_v6, icmp_error_from, end_reason"
-
-struct fa_store {
-    sqlite3 *db;
-    char *path;
-    int64_t run_id; /* the run being written; 0 when none */
-    sqlite3_stmt *stmt[SQL_COUNT];
-    sqlite3_stmt *select[FILTER_SHAPES];
-};
 
 static const char *const end_names[] = {
     [FA_END_ACTIVE] = "active",           [FA_END_CLOSED] = "closed",
@@ -113,9 +93,7 @@ static const char *const end_names[] = {
 
 #define N_END_NAMES (sizeof end_names / sizeof end_names[0])
 
-static void set_error(char *errbuf, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void set_error(char *errbuf, const char *fmt, ...)
+void fa_store_set_error(char *errbuf, const char *fmt, ...)
 {
     va_list ap;
 
@@ -127,19 +105,19 @@ static void set_error(char *errbuf, const char *fmt, ...)
 }
 
 /* Reports the connection's last error; always returns -1. */
-static int db_error(struct fa_store *s, char *errbuf, const char *what)
+int fa_store_db_error(struct fa_store *s, char *errbuf, const char *what)
 {
-    set_error(errbuf, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    fa_store_set_error(errbuf, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
     return -1;
 }
 
 /* Steps a statement that returns no row and resets it for the next use. */
-static int step_done(struct fa_store *s, sqlite3_stmt *st, const char *what, char *errbuf)
+int fa_store_step_done(struct fa_store *s, sqlite3_stmt *st, const char *what, char *errbuf)
 {
     int rc = sqlite3_step(st);
 
     if (rc != SQLITE_DONE && rc != SQLITE_ROW)
-        db_error(s, errbuf, what);
+        fa_store_db_error(s, errbuf, what);
     sqlite3_reset(st);
     return rc == SQLITE_DONE || rc == SQLITE_ROW ? 0 : -1;
 }
@@ -147,7 +125,7 @@ static int step_done(struct fa_store *s, sqlite3_stmt *st, const char *what, cha
 static int exec_sql(struct fa_store *s, const char *sql, const char *what, char *errbuf)
 {
     if (sqlite3_exec(s->db, sql, NULL, NULL, NULL) != SQLITE_OK)
-        return db_error(s, errbuf, what);
+        return fa_store_db_error(s, errbuf, what);
     return 0;
 }
 
@@ -168,20 +146,21 @@ static int query_int(struct fa_store *s, const char *sql, int64_t *out, char *er
         return 0;
     }
     if (rc == SQLITE_NOTADB)
-        set_error(errbuf, "%s: not a flowaudit database (%s)", s->path, sqlite3_errmsg(s->db));
+        fa_store_set_error(errbuf, "%s: not a flowaudit database (%s)", s->path,
+                           sqlite3_errmsg(s->db));
     else
-        db_error(s, errbuf, "cannot read database");
+        fa_store_db_error(s, errbuf, "cannot read database");
     sqlite3_finalize(st);
     return -1;
 }
 
-static double ns_to_secs(int64_t ns)
+double fa_store_ns_to_secs(int64_t ns)
 {
     return (double)fa_ns_to_us(ns) / 1e6;
 }
 
 /* The bounds keep a corrupt value from overflowing int64 nanoseconds. */
-static int64_t secs_to_ns(double secs)
+int64_t fa_store_secs_to_ns(double secs)
 {
     double us = secs * 1e6;
 
@@ -190,14 +169,14 @@ static int64_t secs_to_ns(double secs)
     return (int64_t)llround(us) * 1000;
 }
 
-static int bind_text_or_null(sqlite3_stmt *st, int i, const char *text)
+int fa_store_bind_text(sqlite3_stmt *st, int i, const char *text)
 {
     return text ? sqlite3_bind_text(st, i, text, -1, SQLITE_TRANSIENT) : sqlite3_bind_null(st, i);
 }
 
 static int bind_secs_or_null(sqlite3_stmt *st, int i, int has, int64_t ns)
 {
-    return has ? sqlite3_bind_double(st, i, ns_to_secs(ns)) : sqlite3_bind_null(st, i);
+    return has ? sqlite3_bind_double(st, i, fa_store_ns_to_secs(ns)) : sqlite3_bind_null(st, i);
 }
 
 static int bind_count_or_null(sqlite3_stmt *st, int i, int has, uint64_t n)
@@ -217,22 +196,23 @@ static int check_database(struct fa_store *s, int readonly, int64_t *version, ch
         query_int(s, "SELECT count(*) FROM sqlite_schema", &objects, errbuf) < 0)
         return -1;
     if (app_id != FA_APPLICATION_ID && !(app_id == 0 && *version == 0 && objects == 0)) {
-        set_error(errbuf, "%s: not a flowaudit database (another application's SQLite database)",
-                  s->path);
+        fa_store_set_error(errbuf,
+                           "%s: not a flowaudit database (another application's SQLite database)",
+                           s->path);
         return -1;
     }
     if (*version > have) {
-        set_error(errbuf,
-                  "%s: database schema version %lld is newer than this flowaudit (%lld);"
-                  " use a newer flowaudit",
-                  s->path, (long long)*version, (long long)have);
+        fa_store_set_error(errbuf,
+                           "%s: database schema version %lld is newer than this flowaudit (%lld);"
+                           " use a newer flowaudit",
+                           s->path, (long long)*version, (long long)have);
         return -1;
     }
     if (readonly && *version < have) {
-        set_error(errbuf,
-                  "%s: database schema version %lld is older than this flowaudit (%lld);"
-                  " run a command that writes to it (read, capture) to upgrade it",
-                  s->path, (long long)*version, (long long)have);
+        fa_store_set_error(errbuf,
+                           "%s: database schema version %lld is older than this flowaudit (%lld);"
+                           " run a command that writes to it (read, capture) to upgrade it",
+                           s->path, (long long)*version, (long long)have);
         return -1;
     }
     return 0;
@@ -244,8 +224,9 @@ static int check_database(struct fa_store *s, int readonly, int64_t *version, ch
 static int configure_writer(struct fa_store *s, char *errbuf)
 {
     if (sqlite3_db_readonly(s->db, "main") == 1) {
-        set_error(errbuf, "%s: cannot open database for writing: file or directory is read-only",
-                  s->path);
+        fa_store_set_error(errbuf,
+                           "%s: cannot open database for writing: file or directory is read-only",
+                           s->path);
         return -1;
     }
     if (exec_sql(s, "PRAGMA journal_mode = WAL", "cannot set WAL mode", errbuf) < 0 ||
@@ -261,8 +242,8 @@ static int apply_migration(struct fa_store *s, int64_t version, char *errbuf)
     char sql[96];
 
     if (sqlite3_exec(s->db, fa_schema[version], NULL, NULL, NULL) != SQLITE_OK) {
-        set_error(errbuf, "%s: cannot upgrade the schema to version %lld: %s", s->path,
-                  (long long)version + 1, sqlite3_errmsg(s->db));
+        fa_store_set_error(errbuf, "%s: cannot upgrade the schema to version %lld: %s", s->path,
+                           (long long)version + 1, sqlite3_errmsg(s->db));
         return -1;
     }
     snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %lld",
@@ -296,7 +277,7 @@ static int prepare_statements(struct fa_store *s, char *errbuf)
     for (int i = 0; i < SQL_COUNT; i++)
         if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
                                NULL) != SQLITE_OK)
-            return db_error(s, errbuf, "cannot prepare statement");
+            return fa_store_db_error(s, errbuf, "cannot prepare statement");
     return 0;
 }
 
@@ -307,12 +288,12 @@ struct fa_store *fa_store_open(const char *path, int readonly, char *errbuf)
     int64_t version = 0;
 
     if (!s || !(s->path = strdup(path))) {
-        set_error(errbuf, "%s: out of memory", path);
+        fa_store_set_error(errbuf, "%s: out of memory", path);
         free(s);
         return NULL;
     }
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
-        db_error(s, errbuf, "cannot open database");
+        fa_store_db_error(s, errbuf, "cannot open database");
         goto fail;
     }
     sqlite3_busy_timeout(s->db, FA_BUSY_TIMEOUT_MS);
@@ -342,13 +323,14 @@ void fa_store_close(struct fa_store *s)
         sqlite3_finalize(s->stmt[i]);
     for (int i = 0; i < FILTER_SHAPES; i++)
         sqlite3_finalize(s->select[i]);
+    fa_store_audit_close(s);
     sqlite3_close(s->db);
     free(s->path);
     free(s);
 }
 
-/* The run row is committed on its own before the run's transaction opens,
- * so a run that crashes is still listed, with ended NULL. */
+/* The run row is committed on its own, so a run that crashes is still
+ * listed, with ended NULL. */
 int64_t fa_store_begin_run(struct fa_store *s, const struct fa_run_info *info, char *errbuf)
 {
     sqlite3_stmt *st = s->stmt[SQL_INSERT_RUN];
@@ -358,15 +340,13 @@ int64_t fa_store_begin_run(struct fa_store *s, const struct fa_run_info *info, c
         return -1;
     sqlite3_bind_text(st, 1, info->mode ? info->mode : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, info->source ? info->source : "", -1, SQLITE_TRANSIENT);
-    bind_text_or_null(st, 3, info->filter);
-    bind_text_or_null(st, 4, info->sensor);
+    fa_store_bind_text(st, 3, info->filter);
+    fa_store_bind_text(st, 4, info->sensor);
     sqlite3_bind_text(st, 5, info->version ? info->version : "", -1, SQLITE_TRANSIENT);
-    sqlite3_bind_double(st, 6, ns_to_secs(info->started_ns));
-    if (step_done(s, st, "cannot record run", errbuf) < 0)
+    sqlite3_bind_double(st, 6, fa_store_ns_to_secs(info->started_ns));
+    if (fa_store_step_done(s, st, "cannot record run", errbuf) < 0)
         return -1;
     s->run_id = sqlite3_last_insert_rowid(s->db);
-    if (step_done(s, s->stmt[SQL_BEGIN], "cannot begin transaction", errbuf) < 0)
-        return -1;
     return s->run_id;
 }
 
@@ -374,7 +354,7 @@ static int need_run(struct fa_store *s, char *errbuf)
 {
     if (s->run_id > 0)
         return 0;
-    set_error(errbuf, "%s: no run begun on this handle", s->path);
+    fa_store_set_error(errbuf, "%s: no run begun on this handle", s->path);
     return -1;
 }
 
@@ -393,8 +373,8 @@ static void bind_flow(struct fa_store *s, sqlite3_stmt *st, const struct fa_flow
     sqlite3_bind_int(st, 7, r->orig_p);
     sqlite3_bind_text(st, 8, fa_addr_str(&r->resp_h, resp), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int(st, 9, r->resp_p);
-    sqlite3_bind_double(st, 10, ns_to_secs(r->first_ns));
-    sqlite3_bind_double(st, 11, ns_to_secs(r->last_ns));
+    sqlite3_bind_double(st, 10, fa_store_ns_to_secs(r->first_ns));
+    sqlite3_bind_double(st, 11, fa_store_ns_to_secs(r->last_ns));
     sqlite3_bind_int64(st, 12, (sqlite3_int64)r->orig_pkts);
     sqlite3_bind_int64(st, 13, (sqlite3_int64)r->orig_ip_bytes);
     sqlite3_bind_int64(st, 14, (sqlite3_int64)r->orig_bytes);
@@ -410,7 +390,7 @@ static void bind_flow(struct fa_store *s, sqlite3_stmt *st, const struct fa_flow
     bind_count_or_null(st, 23, r->has_icmp_error, r->icmp_error_type);
     bind_count_or_null(st, 24, r->has_icmp_error, r->icmp_error_code);
     bind_count_or_null(st, 25, r->has_icmp_error, r->icmp_error_v6 != 0);
-    bind_text_or_null(st, 26, r->has_icmp_error ? fa_addr_str(&r->icmp_error_from, from) : NULL);
+    fa_store_bind_text(st, 26, r->has_icmp_error ? fa_addr_str(&r->icmp_error_from, from) : NULL);
     sqlite3_bind_text(st, 27, end, -1, SQLITE_STATIC);
 }
 
@@ -421,12 +401,12 @@ int fa_store_put_flow(struct fa_store *s, const struct fa_flow_record *rec, char
     if (need_run(s, errbuf) < 0)
         return -1;
     if (!end) {
-        set_error(errbuf, "%s: flow %llu: unknown end reason %d", s->path,
-                  (unsigned long long)rec->seq, (int)rec->end);
+        fa_store_set_error(errbuf, "%s: flow %llu: unknown end reason %d", s->path,
+                           (unsigned long long)rec->seq, (int)rec->end);
         return -1;
     }
     bind_flow(s, s->stmt[SQL_UPSERT_FLOW], rec, end);
-    return step_done(s, s->stmt[SQL_UPSERT_FLOW], "cannot store flow", errbuf);
+    return fa_store_step_done(s, s->stmt[SQL_UPSERT_FLOW], "cannot store flow", errbuf);
 }
 
 static int put_decode_errors(struct fa_store *s, const uint64_t *counts, char *errbuf)
@@ -434,7 +414,7 @@ static int put_decode_errors(struct fa_store *s, const uint64_t *counts, char *e
     sqlite3_stmt *del = s->stmt[SQL_DELETE_ERRORS], *ins = s->stmt[SQL_INSERT_ERROR];
 
     sqlite3_bind_int64(del, 1, s->run_id);
-    if (step_done(s, del, "cannot store decode errors", errbuf) < 0)
+    if (fa_store_step_done(s, del, "cannot store decode errors", errbuf) < 0)
         return -1;
     for (int r = FA_DECODE_OK + 1; r < FA_DECODE_NREASONS; r++) {
         if (counts[r] == 0)
@@ -442,7 +422,7 @@ static int put_decode_errors(struct fa_store *s, const uint64_t *counts, char *e
         sqlite3_bind_int64(ins, 1, s->run_id);
         sqlite3_bind_text(ins, 2, fa_decode_reason_name(r), -1, SQLITE_STATIC);
         sqlite3_bind_int64(ins, 3, (sqlite3_int64)counts[r]);
-        if (step_done(s, ins, "cannot store decode errors", errbuf) < 0)
+        if (fa_store_step_done(s, ins, "cannot store decode errors", errbuf) < 0)
             return -1;
     }
     return 0;
@@ -466,19 +446,35 @@ int fa_store_put_totals(struct fa_store *s, const struct fa_run_totals *t, char 
     sqlite3_bind_int64(st, 10, (sqlite3_int64)t->evicted);
     sqlite3_bind_int64(st, 11, (sqlite3_int64)t->orphan_fragments);
     sqlite3_bind_int64(st, 12, s->run_id);
-    if (step_done(s, st, "cannot store run totals", errbuf) < 0)
+    if (fa_store_step_done(s, st, "cannot store run totals", errbuf) < 0)
         return -1;
     return put_decode_errors(s, t->decode_errors, errbuf);
 }
 
+int fa_store_begin(struct fa_store *s, char *errbuf)
+{
+    return fa_store_step_done(s, s->stmt[SQL_BEGIN], "cannot begin transaction", errbuf);
+}
+
 int fa_store_commit(struct fa_store *s, char *errbuf)
 {
-    if (!sqlite3_get_autocommit(s->db) &&
-        step_done(s, s->stmt[SQL_COMMIT], "cannot commit", errbuf) < 0)
+    if (sqlite3_get_autocommit(s->db))
+        return 0;
+    if (fa_store_step_done(s, s->stmt[SQL_COMMIT], "cannot commit", errbuf) < 0) {
+        /* A failed COMMIT can leave the transaction open, and with it the
+         * lock: give both up rather than block every other writer. */
+        fa_store_rollback(s);
         return -1;
-    if (s->run_id > 0 && step_done(s, s->stmt[SQL_BEGIN], "cannot begin transaction", errbuf) < 0)
-        return -1;
+    }
     return 0;
+}
+
+/* SQLite may have rolled back already (disk full, I/O error), hence the
+ * check. */
+void fa_store_rollback(struct fa_store *s)
+{
+    if (!sqlite3_get_autocommit(s->db))
+        sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 }
 
 void fa_flow_filter_init(struct fa_flow_filter *f)
@@ -531,7 +527,7 @@ static sqlite3_stmt *select_for(struct fa_store *s, const struct fa_flow_filter 
     if (!st) {
         build_select(shape, sql, sizeof sql);
         if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, &st, NULL) != SQLITE_OK) {
-            db_error(s, errbuf, "cannot query flows");
+            fa_store_db_error(s, errbuf, "cannot query flows");
             return NULL;
         }
         s->select[shape] = st;
@@ -579,7 +575,7 @@ static int64_t column_secs_or(sqlite3_stmt *st, int col, int64_t none)
 {
     if (sqlite3_column_type(st, col) == SQLITE_NULL)
         return none;
-    return secs_to_ns(sqlite3_column_double(st, col));
+    return fa_store_secs_to_ns(sqlite3_column_double(st, col));
 }
 
 /* Columns in FLOW_COLUMNS order. */
@@ -599,8 +595,8 @@ static int read_flow(sqlite3_stmt *st, struct fa_stored_flow *f)
     r->orig_p = (uint16_t)sqlite3_column_int(st, 7);
     bad |= parse_addr(sqlite3_column_text(st, 8), &r->resp_h);
     r->resp_p = (uint16_t)sqlite3_column_int(st, 9);
-    r->first_ns = secs_to_ns(sqlite3_column_double(st, 10));
-    r->last_ns = secs_to_ns(sqlite3_column_double(st, 11));
+    r->first_ns = fa_store_secs_to_ns(sqlite3_column_double(st, 10));
+    r->last_ns = fa_store_secs_to_ns(sqlite3_column_double(st, 11));
     r->orig_pkts = (uint64_t)sqlite3_column_int64(st, 12);
     r->orig_ip_bytes = (uint64_t)sqlite3_column_int64(st, 13);
     r->orig_bytes = (uint64_t)sqlite3_column_int64(st, 14);
@@ -634,8 +630,8 @@ int fa_store_each_flow(struct fa_store *s, const struct fa_flow_filter *f, fa_fl
         return -1;
     while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
         if (read_flow(st, &flow) < 0) {
-            set_error(errbuf, "%s: flow %lld: malformed row (address or end_reason)", s->path,
-                      (long long)flow.id);
+            fa_store_set_error(errbuf, "%s: flow %lld: malformed row (address or end_reason)",
+                               s->path, (long long)flow.id);
             ret = -1;
             break;
         }
@@ -643,7 +639,7 @@ int fa_store_each_flow(struct fa_store *s, const struct fa_flow_filter *f, fa_fl
             break;
     }
     if (rc != SQLITE_ROW && rc != SQLITE_DONE)
-        ret = db_error(s, errbuf, "cannot read flows");
+        ret = fa_store_db_error(s, errbuf, "cannot read flows");
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     return ret;

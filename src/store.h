@@ -6,9 +6,13 @@
  * embedded at build time and applied in order; PRAGMA user_version says how
  * many have been applied, and a database newer than this binary is refused.
  *
- * Writes are buffered: fa_store_put_flow() only binds and steps a prepared
- * statement inside an open transaction; fa_store_commit() ends the
- * transaction.  Callers commit in batches, never per packet.
+ * Writes go in batches: fa_store_begin() takes the database's write lock,
+ * fa_store_put_flow() and fa_store_put_totals() bind and step prepared
+ * statements, fa_store_commit() ends the transaction and releases the lock.
+ * No function here leaves a transaction open that its caller did not
+ * begin, so between batches other processes can write the same database;
+ * they wait for a batch in progress, up to a busy timeout of 5 s.  Outside
+ * a transaction each write is a transaction of its own, which is slow.
  *
  * Times are kept to the microsecond (REAL seconds, as Zeek logs them):
  * fa_ns_to_us() is the rounding the store applies, so a record printed to
@@ -20,6 +24,7 @@
 #include <stdint.h>
 
 #include "decode.h"
+#include "finding.h"
 #include "flow.h"
 
 #define FA_STORE_ERRBUF_SIZE 512
@@ -36,7 +41,9 @@ struct fa_run_info {
     int64_t started_ns;  /* wall clock at start */
 };
 
-/* What a run counted; written when the run ends (and at checkpoints). */
+/* What a run counted: written with every batch of flows, so a commit holds
+ * the counts as they stood when its batch was handed over (flows counts
+ * flows created, some of which may still be in memory). */
 struct fa_run_totals {
     int64_t ended_ns;                        /* wall clock; 0 while the run goes on */
     int64_t first_packet_ns, last_packet_ns; /* 0 when no packet */
@@ -75,12 +82,21 @@ void fa_flow_filter_init(struct fa_flow_filter *f);
  * for a command that writes to it, which upgrades it. */
 struct fa_store *fa_store_open(const char *path, int readonly, char *errbuf);
 
-/* Commits what is left and closes.  It cannot report a failed commit:
- * call fa_store_commit() first to learn whether the last writes stuck. */
+/* Commits a transaction still open and closes.  It cannot report a failed
+ * commit: call fa_store_commit() first to learn whether the last writes
+ * stuck. */
 void fa_store_close(struct fa_store *s);
 
-/* Starts a run and a write transaction; returns the run id, or -1. */
+/* Commits a transaction still open, then records a new run (committed at
+ * once, with ended NULL until its final totals) and makes it the run that
+ * fa_store_put_flow() and fa_store_put_totals() write to.  Leaves no
+ * transaction open.  Returns the run id, or -1 with errbuf. */
 int64_t fa_store_begin_run(struct fa_store *s, const struct fa_run_info *info, char *errbuf);
+
+/* Begins a write transaction, waiting (up to the busy timeout) for the
+ * write lock.  Returns 0, or -1 with errbuf ("database is locked" when
+ * another process held it longer). */
+int fa_store_begin(struct fa_store *s, char *errbuf);
 
 /* Inserts or (for a flow checkpointed before) updates one flow of the run
  * begun last.  Returns 0, or -1 with errbuf. */
@@ -89,9 +105,13 @@ int fa_store_put_flow(struct fa_store *s, const struct fa_flow_record *rec, char
 /* Writes the run's totals; ended_ns != 0 marks the run finished. */
 int fa_store_put_totals(struct fa_store *s, const struct fa_run_totals *totals, char *errbuf);
 
-/* Commits what was written since the last commit and opens the next
- * transaction (unless closing).  Returns 0, or -1 with errbuf. */
+/* Commits the open transaction, if any, and opens none: the write lock
+ * is free when it returns.  A commit that fails is rolled back.  Returns
+ * 0, or -1 with errbuf. */
 int fa_store_commit(struct fa_store *s, char *errbuf);
+
+/* Abandons the open transaction, if any, and frees the write lock. */
+void fa_store_rollback(struct fa_store *s);
 
 /* Calls fn for each stored flow matching f (NULL: every flow), ordered by
  * run then first timestamp then seq; stops when fn returns non-zero.  fn
@@ -116,5 +136,55 @@ static inline int64_t fa_ns_to_us(int64_t ns)
     int64_t us = ns / 1000, rest = ns % 1000;
     return us + (rest >= 500) - (rest <= -500);
 }
+
+/* ---- Audits (store_audit.c) ------------------------------------------ */
+
+/* Starts an audit in a transaction of its own; info->id is ignored.
+ * Returns the audit id, or -1. */
+int64_t fa_store_begin_audit(struct fa_store *s, const struct fa_audit_info *info, char *errbuf);
+int fa_store_put_requirement(struct fa_store *s, int64_t audit_id, const struct fa_requirement *r,
+                             char *errbuf);
+int fa_store_put_finding(struct fa_store *s, int64_t audit_id, const struct fa_finding *f,
+                         char *errbuf);
+/* Commits the audit begun last. */
+int fa_store_end_audit(struct fa_store *s, char *errbuf);
+
+/* The newest audit's id, 0 when there is none, or -1. */
+int64_t fa_store_last_audit(struct fa_store *s, char *errbuf);
+
+/* Visitors see strings that are valid only during the call.  Each
+ * function returns 0, or -1 with errbuf; a visitor returning non-zero
+ * stops the walk. */
+typedef int (*fa_audit_visitor)(void *ctx, const struct fa_audit_info *a);
+typedef int (*fa_requirement_visitor)(void *ctx, const struct fa_requirement *r);
+typedef int (*fa_finding_visitor)(void *ctx, const struct fa_finding *f);
+
+/* Calls fn once with audit id; no such audit is an error. */
+int fa_store_get_audit(struct fa_store *s, int64_t id, fa_audit_visitor fn, void *ctx,
+                       char *errbuf);
+/* In the order of the rule files. */
+int fa_store_each_requirement(struct fa_store *s, int64_t audit_id, fa_requirement_visitor fn,
+                              void *ctx, char *errbuf);
+/* Errors first, then warnings, then information; within a severity by
+ * kind, source, destination and port. */
+int fa_store_each_finding(struct fa_store *s, int64_t audit_id, fa_finding_visitor fn, void *ctx,
+                          char *errbuf);
+
+/* A run as a report summarises it. */
+struct fa_run_row {
+    int64_t id;
+    const char *mode, *source, *filter, *sensor, *version;
+    int64_t started_ns, ended_ns;            /* ended 0: the run did not finish */
+    int64_t first_packet_ns, last_packet_ns; /* 0: no packet */
+    uint64_t packets, bytes, flows, evicted, orphan_fragments;
+    uint64_t decode_errors; /* all reasons together */
+    int has_pcap_stats;
+    uint64_t received, dropped, if_dropped;
+};
+typedef int (*fa_run_visitor)(void *ctx, const struct fa_run_row *r);
+
+/* The runs whose ids are listed in ids ("1,2"; NULL or "" for all), by id. */
+int fa_store_each_run(struct fa_store *s, const char *ids, fa_run_visitor fn, void *ctx,
+                      char *errbuf);
 
 #endif

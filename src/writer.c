@@ -3,14 +3,19 @@
  * batches.
  *
  * The caller fills one batch while the thread writes the other; handing a
- * full batch over waits only if the thread has not finished the previous
- * one.  Invariants:
+ * batch over waits only if the thread has not finished the previous one.
+ * Invariants:
  *   - at most one batch is pending, and only the thread touches the store
  *     while it runs;
- *   - a commit request travels with the batch it ends, so a commit covers
- *     exactly the records queued before it;
- *   - after the first store error the thread writes nothing more and keeps
- *     the message for the caller.
+ *   - every batch handed over is one transaction: BEGIN IMMEDIATE, its
+ *     records, its totals, COMMIT; the write lock is taken for that and
+ *     given back, so other processes can write between batches;
+ *   - a batch's totals are copied by the caller's thread when it hands the
+ *     batch over, after every record in it was produced: a commit never
+ *     holds flows that its totals do not count;
+ *   - a batch that fails is rolled back whole; after it the thread writes
+ *     nothing more and keeps the message for the caller, so the database
+ *     holds exactly the batches committed before the failure.
  */
 #include "writer.h"
 
@@ -19,14 +24,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define BATCH_RECORDS 4096
-/* Bounds what a crash can lose, and the size of one transaction. */
-#define COMMIT_EVERY 50000
-
 struct batch {
-    struct fa_flow_record recs[BATCH_RECORDS];
+    struct fa_flow_record recs[FA_WRITER_BATCH];
     size_t n;
-    int commit; /* write totals and commit after the records */
     struct fa_run_totals totals;
 };
 
@@ -41,27 +41,22 @@ struct fa_writer {
     int stopping;
     int failed;
     char errbuf[FA_STORE_ERRBUF_SIZE];
-    uint64_t uncommitted; /* the thread's own count */
 };
 
-static int write_batch(struct fa_writer *w, struct batch *b)
+static int write_batch(struct fa_writer *w, const struct batch *b)
 {
-    for (size_t i = 0; i < b->n; i++) {
+    if (fa_store_begin(w->store, w->errbuf) < 0)
+        return -1;
+    for (size_t i = 0; i < b->n; i++)
         if (fa_store_put_flow(w->store, &b->recs[i], w->errbuf) < 0)
-            return -1;
-        if (++w->uncommitted >= COMMIT_EVERY) {
-            if (fa_store_commit(w->store, w->errbuf) < 0)
-                return -1;
-            w->uncommitted = 0;
-        }
-    }
-    if (b->commit) {
-        if (fa_store_put_totals(w->store, &b->totals, w->errbuf) < 0 ||
-            fa_store_commit(w->store, w->errbuf) < 0)
-            return -1;
-        w->uncommitted = 0;
-    }
-    return 0;
+            goto fail;
+    if (fa_store_put_totals(w->store, &b->totals, w->errbuf) < 0)
+        goto fail;
+    /* A failed commit rolls itself back. */
+    return fa_store_commit(w->store, w->errbuf);
+fail:
+    fa_store_rollback(w->store);
+    return -1;
 }
 
 static void *writer_main(void *arg)
@@ -83,7 +78,6 @@ static void *writer_main(void *arg)
         if (rc < 0)
             w->failed = 1;
         b->n = 0;
-        b->commit = 0;
         w->pending = NULL;
         pthread_cond_broadcast(&w->changed);
     }
@@ -112,12 +106,16 @@ struct fa_writer *fa_writer_start(struct fa_store *s, char *errbuf)
     return w;
 }
 
-/* Hands the fill batch to the thread; with wait, returns once it is written. */
-static int hand_over(struct fa_writer *w, int wait)
+/* Hands the fill batch, with totals as they stand now, to the thread; with
+ * wait, returns once it is written. */
+static int hand_over(struct fa_writer *w, const struct fa_run_totals *totals, int wait)
 {
     pthread_mutex_lock(&w->lock);
     while (w->pending)
         pthread_cond_wait(&w->changed, &w->lock);
+    /* Copied here, not by the thread: the caller goes on counting as soon
+     * as this returns. */
+    w->fill->totals = *totals;
     w->pending = w->fill;
     w->fill = w->fill == &w->batches[0] ? &w->batches[1] : &w->batches[0];
     pthread_cond_broadcast(&w->changed);
@@ -129,20 +127,24 @@ static int hand_over(struct fa_writer *w, int wait)
     return failed ? -1 : 0;
 }
 
-int fa_writer_put(struct fa_writer *w, const struct fa_flow_record *rec)
+int fa_writer_put(struct fa_writer *w, const struct fa_flow_record *rec,
+                  const struct fa_run_totals *totals)
 {
     struct batch *b = w->fill;
     b->recs[b->n++] = *rec;
-    if (b->n == BATCH_RECORDS)
-        return hand_over(w, 0);
+    if (b->n == FA_WRITER_BATCH)
+        return hand_over(w, totals, 0);
     return 0;
+}
+
+int fa_writer_flush(struct fa_writer *w, const struct fa_run_totals *totals)
+{
+    return hand_over(w, totals, 0);
 }
 
 int fa_writer_commit(struct fa_writer *w, const struct fa_run_totals *totals, char *errbuf)
 {
-    w->fill->commit = 1;
-    w->fill->totals = *totals;
-    if (hand_over(w, 1) < 0) {
+    if (hand_over(w, totals, 1) < 0) {
         /* The thread is idle now: its message can be read without the lock. */
         snprintf(errbuf, FA_STORE_ERRBUF_SIZE, "%s", w->errbuf);
         return -1;

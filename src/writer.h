@@ -3,8 +3,11 @@
  * SQLite's work runs beside packet processing instead of inside it.
  *
  * Between fa_writer_start() and fa_writer_stop() the store belongs to the
- * writer thread alone; the caller only queues records and asks for
- * commits.  Records reach the store in the order they were queued.
+ * writer thread alone; the caller only queues records and hands over
+ * batches.  Records reach the store in the order they were queued.  Every
+ * batch is one transaction: its records, then the run's totals as they
+ * stood when the batch was handed over, then COMMIT.  No transaction (and
+ * so no write lock) is held between batches.
  */
 #ifndef FA_WRITER_H
 #define FA_WRITER_H
@@ -12,17 +15,31 @@
 #include "flow.h"
 #include "store.h"
 
+/* Records in a full batch: the most a checkpoint step should send at once. */
+#define FA_WRITER_BATCH 4096
+
 struct fa_writer;
 
-/* Starts the thread; NULL with errbuf (FA_STORE_ERRBUF_SIZE) on failure. */
+/* Starts the thread for the run begun last on s; NULL with errbuf
+ * (FA_STORE_ERRBUF_SIZE) on failure. */
 struct fa_writer *fa_writer_start(struct fa_store *s, char *errbuf);
 
-/* Queues a copy of rec.  Returns 0, or -1 once the writer has failed; the
- * error is reported by the next fa_writer_commit() or fa_writer_stop(). */
-int fa_writer_put(struct fa_writer *w, const struct fa_flow_record *rec);
+/* Queues a copy of rec.  When rec fills the batch, the batch is handed
+ * over with a copy of *totals taken now, in the caller's thread: pass the
+ * live totals, which may change again as soon as this returns.  Waits only
+ * while the previous batch is still being written.  Returns 0, or -1 once
+ * the writer has failed; the error is reported by fa_writer_commit() or
+ * fa_writer_stop(). */
+int fa_writer_put(struct fa_writer *w, const struct fa_flow_record *rec,
+                  const struct fa_run_totals *totals);
 
-/* Waits until every queued record is written, then writes the totals and
- * commits.  Returns 0, or -1 with errbuf. */
+/* Hands over the records queued so far (maybe none) with a copy of
+ * *totals, to be committed, without waiting for the write.  Returns 0, or
+ * -1 once the writer has failed. */
+int fa_writer_flush(struct fa_writer *w, const struct fa_run_totals *totals);
+
+/* As fa_writer_flush(), then waits until that batch is committed.
+ * Returns 0, or -1 with errbuf. */
 int fa_writer_commit(struct fa_writer *w, const struct fa_run_totals *totals, char *errbuf);
 
 /* Commits with the totals, ends the thread and frees w (even on error).

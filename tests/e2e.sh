@@ -16,6 +16,8 @@
 #     export         Zeek conn.log (header, columns, whole file), JSON lines, -o
 #     flows-filters  --state --host --port --proto --run; --format json
 #     evict          --max-flows: evicted flows are written, not lost
+#     cut            a capture cut short mid-record: read up to the cut, with
+#                    a warning, status 0
 #
 # Needs bash, coreutils, sqlite3 and python3.  Exits 1 after printing every
 # check that failed.
@@ -177,6 +179,21 @@ stem() {
     esac
 }
 
+# record_offset FILE N: the byte offset of record N (1 = first) of a classic
+# pcap file; N past the last record gives the file's size.
+record_offset() {
+    python3 - "$1" "$2" <<'EOF'
+import struct, sys
+data = open(sys.argv[1], "rb").read()
+order = "<" if data[:4] in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
+off, n = 24, 1
+while off < len(data) and n < int(sys.argv[2]):
+    off += 16 + struct.unpack(order + "I", data[off + 8:off + 12])[0]
+    n += 1
+print(off)
+EOF
+}
+
 # db_snapshot DB: everything the database holds, to tell it was not touched.
 db_snapshot() {
     { sql "$1" 'PRAGMA user_version' && sql "$1" .dump; } 2>&1
@@ -253,6 +270,38 @@ test_multi() {
         check_same "flows of $f on standard input" "$expected/healthy.csv" "$tmp/out"
         check_run "$db" 1 - "$expected/healthy.run"
     done
+
+    # Standard input between files: kept open from the check to its turn.
+    db=$tmp/stdin-between.db
+    # shellcheck disable=SC2002
+    cat "$samples/db-blocked.pcap" |
+        "$bin" read -q --db "$db" "$samples/healthy.pcap" - "$samples/closed-port.pcap" 2>"$tmp/err"
+    rc=${PIPESTATUS[1]}
+    check_eq "file - file: status and stderr" "0 " "$rc $(cat "$tmp/err")"
+    check_eq "file - file: packets" $((71 + 16 + 4)) "$(sql "$db" 'SELECT packets FROM runs')"
+
+    # Files are read one at a time: more files than descriptors allowed.
+    local many=()
+    for f in $(seq 1 64); do many+=("$samples/healthy.pcap"); done
+    db=$tmp/many.db
+    (
+        ulimit -n 24
+        "$bin" read -q --db "$db" "${many[@]}"
+    ) >/dev/null 2>"$tmp/err"
+    rc=$?
+    check_eq "64 files under ulimit -n 24: status and stderr" "0 " "$rc $(cat "$tmp/err")"
+    check_eq "64 files: packets" $((64 * 71)) "$(sql "$db" 'SELECT packets FROM runs')"
+
+    # first_packet is the earliest packet, not the first one read: late.pcap
+    # holds healthy.pcap's packets from the 36th (08:30:01.034390) on.
+    local from
+    from=$(record_offset "$samples/healthy.pcap" 36)
+    { head -c 24 "$samples/healthy.pcap" && tail -c +$((from + 1)) "$samples/healthy.pcap"; } >"$tmp/late.pcap"
+    db=$tmp/overlap.db
+    read_ok "$db" "$tmp/late.pcap" "$samples/healthy.pcap" || return
+    check_eq "late.pcap then healthy.pcap: first_packet, last_packet" \
+        "1715675400.000000|1715675402.500180" \
+        "$(sql "$db" "SELECT printf('%.6f', first_packet), printf('%.6f', last_packet) FROM runs")"
 }
 
 # A second read appends run 2, whose flows carry run_id 2; --run selects a run.
@@ -339,6 +388,17 @@ test_errors() {
     expect_error --max-flows -- read -q --db "$db" --max-flows 0 "$samples/healthy.pcap"
     check_eq "runs after refused reads" 1 "$(sql "$db" 'SELECT count(*) FROM runs')"
     check_eq "database after refused reads" "$before" "$(db_snapshot "$db")"
+
+    # Standard input can be read once; a second '-' is refused before
+    # anything is read or written.
+    expect_error "standard input" -- read -q --db "$db" - "$samples/healthy.pcap" - </dev/null
+    # Standard input (a pipe) that is not a capture is refused like a file,
+    # and so is a bad file after standard input, before a run begins.
+    expect_error "standard input" -- read -q --db "$db" - < <(cat "$samples/not-a-capture.pcap")
+    expect_error not-a-capture.pcap -- read -q --db "$db" - "$samples/not-a-capture.pcap" \
+        < <(cat "$samples/healthy.pcap")
+    check_eq "runs after refused reads of standard input" 1 "$(sql "$db" 'SELECT count(*) FROM runs')"
+    check_eq "database after refused reads of standard input" "$before" "$(db_snapshot "$db")"
 
     # A file that is not SQLite is refused and left alone.
     printf 'this is not a database\n' >"$tmp/text.db"
@@ -560,6 +620,34 @@ test_evict() {
         "$(csv_column "$tmp/out" 29 | tr '\n' ' ' | sed 's/ $//')"
 }
 
+# A capture cut short in the middle of a record (its writer was killed) is
+# read up to the cut: status 0, one warning naming the file, and the same
+# flows and counters as the same packets cut cleanly at a record boundary.
+test_cut() {
+    local file=$samples/healthy.pcap cut=$tmp/cut.pcap clean=$tmp/clean.pcap at warning
+    at=$(record_offset "$file" 36) # 35 whole records before it
+    head -c "$at" "$file" >"$clean"
+    head -c $((at + 16 + 20)) "$file" >"$cut" # its header and 20 bytes of its 60
+    read_ok "$tmp/clean.db" "$clean" || return
+    fa read -q --db "$tmp/cut.db" "$cut"
+    check_eq "cut.pcap: exit status" 0 "$rc"
+    check_eq "cut.pcap: stderr lines" 1 "$(grep -c '' "$tmp/err")"
+    warning=$(cat "$tmp/err")
+    [[ "$warning" == "flowaudit: $cut: "* ]] || fail "cut.pcap: warning does not name the file: $warning"
+    [[ "$warning" == *truncated* ]] || fail "cut.pcap: warning does not say truncated: $warning"
+    [[ "$warning" == *"kept its first 35 packets"* ]] ||
+        fail "cut.pcap: warning does not say 35 packets were kept: $warning"
+
+    flows_csv "$tmp/clean.db" && cp "$tmp/out" "$tmp/clean.csv"
+    flows_csv "$tmp/cut.db" || return
+    check_same "flows of cut.pcap" "$tmp/clean.csv" "$tmp/out"
+    check_eq "cut.pcap: some flows, not all" 1 \
+        "$(sql "$tmp/cut.db" 'SELECT count(*) BETWEEN 1 AND 7 FROM flows')"
+    run_summary "$tmp/clean.db" 1 >"$tmp/clean.run"
+    check_run "$tmp/cut.db" 1 "$cut" "$tmp/clean.run"
+    check_eq "cut.pcap: packets" 35 "$(sql "$tmp/cut.db" 'SELECT packets FROM runs')"
+}
+
 # ---------------------------------------------------------------- main
 
 case $what in
@@ -573,6 +661,7 @@ errors) test_errors ;;
 export) test_export ;;
 flows-filters) test_flows_filters ;;
 evict) test_evict ;;
+cut) test_cut ;;
 *)
     echo "unknown test '$what'" >&2
     exit 2

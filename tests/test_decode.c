@@ -1670,14 +1670,36 @@ static void ipv4_header_checksum_matches_a_known_header(void **state)
     struct result res;
 
     (void)state;
+    /* The header says 0x73 bytes: the wire carried them, the snap length
+     * kept the header only. */
     put(&f, hdr, sizeof hdr);
-    res = decode_flags(FA_DLT_RAW, &f, FA_DECODE_VERIFY_CHECKSUMS);
+    put_fill(&f, 0x73 - sizeof hdr);
+    res = decode_prefix(FA_DLT_RAW, &f, sizeof hdr, FA_DECODE_VERIFY_CHECKSUMS);
     assert_int_equal(res.r, FA_DECODE_TRUNCATED_TRANSPORT);
     f.b[11] = 0x62;
-    res = decode_flags(FA_DLT_RAW, &f, FA_DECODE_VERIFY_CHECKSUMS);
+    res = decode_prefix(FA_DLT_RAW, &f, sizeof hdr, FA_DECODE_VERIFY_CHECKSUMS);
     assert_int_equal(res.r, FA_DECODE_BAD_CHECKSUM);
-    res = decode_flags(FA_DLT_RAW, &f, 0);
+    res = decode_prefix(FA_DLT_RAW, &f, sizeof hdr, 0);
     assert_int_equal(res.r, FA_DECODE_TRUNCATED_TRANSPORT);
+}
+
+/* An IP length beyond what the wire carried is a lie, not a snap-length
+ * cut: the packet is refused rather than counted at the claimed size. */
+static void ip_length_beyond_the_wire_is_a_bad_header(void **state)
+{
+    struct buf f = {.n = 0};
+    uint32_t ip;
+
+    (void)state;
+    ip = put_ipv4_tcp(&f);
+    f.b[ip + 2] = 0xff; /* total length 65535 */
+    f.b[ip + 3] = 0xff;
+    assert_int_equal(decode(FA_DLT_RAW, &f).r, FA_DECODE_BAD_IP_HEADER);
+
+    f.n = 0;
+    ip = put_ipv6_udp(&f);
+    f.b[ip + 4] = 0x7f; /* payload length 32512 */
+    assert_int_equal(decode(FA_DLT_RAW, &f).r, FA_DECODE_BAD_IP_HEADER);
 }
 
 /* A correct packet passes with the flag; with one byte flipped at off it
@@ -2142,6 +2164,7 @@ int main(void)
         cmocka_unit_test(icmpv6_unreachable_quotes_the_udp_datagram),
         cmocka_unit_test(broken_quotations_leave_the_icmp_packet_whole),
         cmocka_unit_test(ipv4_header_checksum_matches_a_known_header),
+        cmocka_unit_test(ip_length_beyond_the_wire_is_a_bad_header),
         cmocka_unit_test(transport_checksums_are_verified_only_on_request),
         cmocka_unit_test(routed_ipv6_checksum_is_not_judged),
         cmocka_unit_test(udp_zero_checksum_means_none_over_ipv4_only),

@@ -1,0 +1,772 @@
+/*
+ * audit.c - hold every stored flow against the rules; keep what each
+ * require rule saw and group what is wrong into findings.
+ *
+ * For each flow, in this order:
+ *   1. an ICMP error message is skipped: it is evidence about the flow it
+ *      quotes (that flow carries it), not traffic of its own;
+ *   2. the flow's outcome is decided: unreachable (an ICMP destination
+ *      unreachable quoted it), rejected (REJ), blocked (a SYN never
+ *      answered: S0, RSTOS0, SH) or ok;
+ *   3. require and allow rules that match it make it allowed: a failed
+ *      outcome becomes a finding under the first matching rule (require
+ *      before allow), and every matching require rule counts the attempt;
+ *      a handshake slower than the rule's or the responder's threshold is
+ *      a slow finding;
+ *   4. otherwise a matching deny rule makes it denied;
+ *   5. otherwise, if either end is a known host (a member of a role by
+ *      address, not by `any`), it is unexpected.
+ * Findings are grouped by kind, rule, hosts, protocol and port.  Nothing
+ * is written until every flow was seen; the store then receives the audit
+ * in one transaction.
+ */
+#include "audit.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define MAX_EXAMPLES 3
+#define UID_LEN 24
+
+enum outcome { OUT_OK, OUT_BLOCKED, OUT_REJECTED, OUT_UNREACHABLE };
+
+static const char *const outcome_kind[] = {
+    [OUT_OK] = "ok",
+    [OUT_BLOCKED] = "blocked",
+    [OUT_REJECTED] = "rejected",
+    [OUT_UNREACHABLE] = "unreachable",
+};
+
+/* A finding being built. */
+struct group {
+    struct group *next; /* hash chain */
+    uint64_t hash;
+    const char *kind;
+    int rule;    /* index into the ruleset, -1 for none */
+    int reverse; /* the rule matched with its roles swapped (<->) */
+    struct fa_addr src, dst;
+    uint8_t proto;
+    int port;
+    enum fa_severity severity;
+    uint64_t count, syns;
+    int64_t first_ns, last_ns;
+    int64_t worst_ns; /* slow: the longest handshake */
+    char detail[96];
+    char examples[MAX_EXAMPLES * UID_LEN];
+    int nexamples;
+    struct group *order; /* creation order, for a stable output */
+};
+
+/* What one require rule's port group saw in one direction. */
+struct req_state {
+    uint64_t attempts, failures;
+    int64_t first_ns, last_ns;
+};
+
+struct audit {
+    const struct fa_ruleset *rs;
+    struct group **buckets;
+    size_t nbuckets, ngroups;
+    struct group *first, *last;
+    struct req_state *req; /* [rule][group][direction], require rules only */
+    size_t *req_base;      /* rule -> its first req_state, or SIZE_MAX */
+    uint64_t flows;
+    int64_t *runs; /* distinct run ids seen */
+    size_t nruns, runs_cap;
+    int failed;
+};
+
+/* ---- matching -------------------------------------------------------- */
+
+static int rule_proto_matches(const struct fa_rule *rule, uint8_t proto)
+{
+    if (rule->proto == 0)
+        return 1;
+    if (rule->proto == FA_PROTO_ICMP)
+        return proto == FA_PROTO_ICMP || proto == FA_PROTO_ICMPV6;
+    return rule->proto == proto;
+}
+
+/* The port group of rule that holds port, or -1; rules without ports
+ * (and non-port protocols) match as group 0. */
+static int rule_port_group(const struct fa_rule *rule, const struct fa_flow_record *r)
+{
+    if (rule->ngroups == 0)
+        return 0;
+    if (r->proto != FA_PROTO_TCP && r->proto != FA_PROTO_UDP)
+        return -1;
+    for (size_t g = 0; g < rule->ngroups; g++)
+        if (fa_port_group_has(&rule->groups[g], r->resp_p))
+            return (int)g;
+    return -1;
+}
+
+/* 1 when the flow goes from the rule's source to its destination, 2 when
+ * it goes the other way on a <-> rule, 0 when the rule does not apply. */
+static int rule_direction(const struct fa_ruleset *rs, const struct fa_rule *rule,
+                          const struct fa_flow_record *r)
+{
+    const struct fa_role *src = &rs->roles[rule->src], *dst = &rs->roles[rule->dst];
+    if (fa_role_has_addr(src, &r->orig_h) && fa_role_has_addr(dst, &r->resp_h))
+        return 1;
+    if (rule->both_directions && fa_role_has_addr(dst, &r->orig_h) &&
+        fa_role_has_addr(src, &r->resp_h))
+        return 2;
+    return 0;
+}
+
+/* A known host is named by address in some role; `any` knows nobody. */
+static int role_names_addr(const struct fa_role *role, const struct fa_addr *a)
+{
+    for (size_t m = 0; m < role->nmembers; m++) {
+        const struct fa_member *mb = &role->members[m];
+        if (mb->kind == FA_MEMBER_RANGE && memcmp(a->b, mb->lo.b, 16) >= 0 &&
+            memcmp(a->b, mb->hi.b, 16) <= 0)
+            return 1;
+    }
+    return 0;
+}
+
+static int is_known(const struct fa_ruleset *rs, const struct fa_addr *a)
+{
+    for (size_t i = 0; i < rs->nroles; i++)
+        if (role_names_addr(&rs->roles[i], a))
+            return 1;
+    return 0;
+}
+
+/* The roles that name a by address, comma separated; "" for none. */
+static void known_roles(const struct fa_ruleset *rs, const struct fa_addr *a, char *buf,
+                        size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < rs->nroles && used < size; i++) {
+        if (!role_names_addr(&rs->roles[i], a))
+            continue;
+        int n = snprintf(buf + used, size - used, "%s%s", used ? "," : "", rs->roles[i].name);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+/* ---- outcome --------------------------------------------------------- */
+
+static int is_icmp_error_message(const struct fa_flow_record *r)
+{
+    if (r->proto == FA_PROTO_ICMP)
+        return r->orig_p == 3 || r->orig_p == 4 || r->orig_p == 5 || r->orig_p == 11 ||
+               r->orig_p == 12;
+    if (r->proto == FA_PROTO_ICMPV6)
+        return r->orig_p >= 1 && r->orig_p <= 4;
+    return 0;
+}
+
+static int is_unreachable(const struct fa_flow_record *r)
+{
+    return r->has_icmp_error && r->icmp_error_type == (r->icmp_error_v6 ? 1 : 3);
+}
+
+static enum outcome outcome_of(const struct fa_flow_record *r)
+{
+    if (is_unreachable(r))
+        return OUT_UNREACHABLE;
+    if (r->proto != FA_PROTO_TCP)
+        return OUT_OK;
+    if (strcmp(r->conn_state, "REJ") == 0)
+        return OUT_REJECTED;
+    if (strcmp(r->conn_state, "S0") == 0 || strcmp(r->conn_state, "RSTOS0") == 0 ||
+        strcmp(r->conn_state, "SH") == 0)
+        return OUT_BLOCKED;
+    return OUT_OK;
+}
+
+static const char *icmp_unreachable_name(int v6, int code)
+{
+    static const char *const v4[] = {
+        "network unreachable",
+        "host unreachable",
+        "protocol unreachable",
+        "port unreachable",
+        "fragmentation needed",
+        "source route failed",
+        "network unknown",
+        "host unknown",
+        "source host isolated",
+        "network administratively prohibited",
+        "host administratively prohibited",
+        "network unreachable for TOS",
+        "host unreachable for TOS",
+        "communication administratively prohibited",
+        "host precedence violation",
+        "precedence cutoff",
+    };
+    static const char *const v6names[] = {
+        "no route",
+        "administratively prohibited",
+        "beyond scope of source address",
+        "address unreachable",
+        "port unreachable",
+        "source address failed policy",
+        "reject route",
+    };
+    if (v6)
+        return code >= 0 && code < (int)(sizeof v6names / sizeof *v6names) ? v6names[code]
+                                                                           : "unreachable";
+    return code >= 0 && code < (int)(sizeof v4 / sizeof *v4) ? v4[code] : "unreachable";
+}
+
+/* ---- groups ---------------------------------------------------------- */
+
+static uint64_t mix(uint64_t h, uint64_t v)
+{
+    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
+    return h * 0xff51afd7ed558ccdULL;
+}
+
+static uint64_t group_hash(const char *kind, int rule, const struct fa_addr *src,
+                           const struct fa_addr *dst, uint8_t proto, int port)
+{
+    uint64_t h = 0, w;
+    for (const char *c = kind; *c; c++)
+        h = mix(h, (unsigned char)*c);
+    h = mix(h, (uint64_t)(rule + 1));
+    for (int i = 0; i < 16; i += 8) {
+        memcpy(&w, src->b + i, 8);
+        h = mix(h, w);
+        memcpy(&w, dst->b + i, 8);
+        h = mix(h, w);
+    }
+    return mix(h, ((uint64_t)proto << 32) | (uint32_t)(port + 1));
+}
+
+static int grow_groups(struct audit *a)
+{
+    size_t n = a->nbuckets ? a->nbuckets * 2 : 1024;
+    struct group **nb = calloc(n, sizeof *nb);
+    if (!nb)
+        return -1;
+    for (struct group *g = a->first; g; g = g->order) {
+        g->next = nb[g->hash & (n - 1)];
+        nb[g->hash & (n - 1)] = g;
+    }
+    free(a->buckets);
+    a->buckets = nb;
+    a->nbuckets = n;
+    return 0;
+}
+
+/* The group for this key, created on first use; NULL when out of memory. */
+static struct group *group_for(struct audit *a, const char *kind, int rule,
+                               const struct fa_addr *src, const struct fa_addr *dst, uint8_t proto,
+                               int port)
+{
+    uint64_t h = group_hash(kind, rule, src, dst, proto, port);
+    if (a->nbuckets) {
+        for (struct group *g = a->buckets[h & (a->nbuckets - 1)]; g; g = g->next)
+            if (g->hash == h && strcmp(g->kind, kind) == 0 && g->rule == rule &&
+                g->proto == proto && g->port == port && memcmp(g->src.b, src->b, 16) == 0 &&
+                memcmp(g->dst.b, dst->b, 16) == 0)
+                return g;
+    }
+    if (a->ngroups >= a->nbuckets && grow_groups(a) < 0)
+        return NULL;
+    struct group *g = calloc(1, sizeof *g);
+    if (!g)
+        return NULL;
+    g->hash = h;
+    g->kind = kind;
+    g->rule = rule;
+    g->src = *src;
+    g->dst = *dst;
+    g->proto = proto;
+    g->port = port;
+    g->next = a->buckets[h & (a->nbuckets - 1)];
+    a->buckets[h & (a->nbuckets - 1)] = g;
+    if (a->last)
+        a->last->order = g;
+    else
+        a->first = g;
+    a->last = g;
+    a->ngroups++;
+    return g;
+}
+
+static void group_add_flow(struct group *g, const struct fa_stored_flow *sf)
+{
+    const struct fa_flow_record *r = &sf->rec;
+    if (g->count == 0 || r->first_ns < g->first_ns)
+        g->first_ns = r->first_ns;
+    if (r->last_ns > g->last_ns)
+        g->last_ns = r->last_ns;
+    g->count++;
+    g->syns += r->syn_count;
+    if (g->nexamples < MAX_EXAMPLES) {
+        size_t used = strlen(g->examples);
+        snprintf(g->examples + used, sizeof g->examples - used, "%s%s", used ? " " : "", sf->uid);
+        g->nexamples++;
+    }
+}
+
+/* Adds the flow to the finding (kind, rule) between its two ends. */
+static struct group *add_finding(struct audit *a, const char *kind, int rule, int reverse,
+                                 enum fa_severity sev, const struct fa_stored_flow *sf)
+{
+    const struct fa_flow_record *r = &sf->rec;
+    int port = r->proto == FA_PROTO_TCP || r->proto == FA_PROTO_UDP ? r->resp_p : -1;
+    struct group *g = group_for(a, kind, rule, &r->orig_h, &r->resp_h, r->proto, port);
+    if (!g) {
+        a->failed = 1;
+        return NULL;
+    }
+    if (g->count == 0) {
+        g->severity = sev;
+        g->reverse = reverse;
+    }
+    group_add_flow(g, sf);
+    return g;
+}
+
+/* ---- per flow -------------------------------------------------------- */
+
+static void note_run(struct audit *a, int64_t run_id)
+{
+    for (size_t i = 0; i < a->nruns; i++)
+        if (a->runs[i] == run_id)
+            return;
+    if (a->nruns == a->runs_cap) {
+        size_t cap = a->runs_cap ? a->runs_cap * 2 : 8;
+        int64_t *n = realloc(a->runs, cap * sizeof *n);
+        if (!n) {
+            a->failed = 1;
+            return;
+        }
+        a->runs = n;
+        a->runs_cap = cap;
+    }
+    a->runs[a->nruns++] = run_id;
+}
+
+static void count_attempt(struct audit *a, int rule, int group, int dir, int failed,
+                          const struct fa_flow_record *r)
+{
+    struct req_state *st = &a->req[a->req_base[rule] + (size_t)group * 2 + (size_t)(dir - 1)];
+    if (st->attempts == 0 || r->first_ns < st->first_ns)
+        st->first_ns = r->first_ns;
+    if (r->last_ns > st->last_ns)
+        st->last_ns = r->last_ns;
+    st->attempts++;
+    st->failures += failed;
+}
+
+/* The handshake threshold for a flow under rule: the rule's own, else the
+ * lowest setting for a role of the responder (or any). 0: none. */
+static int64_t slow_threshold(const struct fa_ruleset *rs, const struct fa_rule *rule,
+                              const struct fa_addr *resp)
+{
+    if (rule->slow_ns > 0)
+        return rule->slow_ns;
+    int64_t best = 0;
+    for (size_t i = 0; i < rs->nslow; i++) {
+        const struct fa_slow_setting *s = &rs->slow[i];
+        if (s->role >= 0 && !fa_role_has_addr(&rs->roles[s->role], resp))
+            continue;
+        if (best == 0 || s->ns < best)
+            best = s->ns;
+    }
+    return best;
+}
+
+static void check_slow(struct audit *a, int rule, int reverse, const struct fa_stored_flow *sf)
+{
+    const struct fa_flow_record *r = &sf->rec;
+    if (r->proto != FA_PROTO_TCP || r->syn_to_synack_ns < 0)
+        return;
+    int64_t limit = slow_threshold(a->rs, &a->rs->rules[rule], &r->resp_h);
+    if (limit <= 0 || r->syn_to_synack_ns <= limit)
+        return;
+    struct group *g = add_finding(a, "slow", rule, reverse, FA_SEV_WARNING, sf);
+    if (g && r->syn_to_synack_ns > g->worst_ns) {
+        g->worst_ns = r->syn_to_synack_ns;
+        snprintf(g->detail, sizeof g->detail, "handshake %.3f ms > %.3f ms",
+                 (double)g->worst_ns / 1e6, (double)limit / 1e6);
+    }
+}
+
+static void describe_failure(struct group *g, enum outcome o, const struct fa_flow_record *r)
+{
+    char from[FA_ADDR_STRLEN];
+    if (g->detail[0])
+        return;
+    if (o == OUT_UNREACHABLE)
+        snprintf(g->detail, sizeof g->detail, "%s %u/%u (%s) from %s",
+                 r->icmp_error_v6 ? "icmp6" : "icmp", r->icmp_error_type, r->icmp_error_code,
+                 icmp_unreachable_name(r->icmp_error_v6, r->icmp_error_code),
+                 fa_addr_str(&r->icmp_error_from, from));
+    else if (o == OUT_BLOCKED)
+        snprintf(g->detail, sizeof g->detail, "SYN not answered");
+    else if (o == OUT_REJECTED)
+        snprintf(g->detail, sizeof g->detail, "SYN answered by RST");
+}
+
+/* Severity of a failed attempt under rule: a require rule for publication
+ * is an error; one for monitoring, or an allow rule, a warning. */
+static enum fa_severity failure_severity(const struct fa_rule *rule)
+{
+    return rule->kind == FA_RULE_REQUIRE && rule->purpose == FA_PURPOSE_PUBLICATION
+               ? FA_SEV_ERROR
+               : FA_SEV_WARNING;
+}
+
+static int audit_flow(void *ctx, const struct fa_stored_flow *sf)
+{
+    struct audit *a = ctx;
+    const struct fa_ruleset *rs = a->rs;
+    const struct fa_flow_record *r = &sf->rec;
+
+    a->flows++;
+    note_run(a, sf->run_id);
+    if (is_icmp_error_message(r))
+        return a->failed;
+
+    enum outcome o = outcome_of(r);
+    int failed = o != OUT_OK;
+    int chosen = -1, chosen_dir = 0, deny = -1, deny_dir = 0;
+    for (size_t i = 0; i < rs->nrules; i++) {
+        const struct fa_rule *rule = &rs->rules[i];
+        if (!rule_proto_matches(rule, r->proto))
+            continue;
+        int group = rule_port_group(rule, r);
+        int dir = group < 0 ? 0 : rule_direction(rs, rule, r);
+        if (!dir)
+            continue;
+        if (rule->kind == FA_RULE_DENY) {
+            if (deny < 0) {
+                deny = (int)i;
+                deny_dir = dir;
+            }
+            continue;
+        }
+        if (rule->kind == FA_RULE_REQUIRE)
+            count_attempt(a, (int)i, group, dir, failed, r);
+        if (chosen < 0 ||
+            (rule->kind == FA_RULE_REQUIRE && rs->rules[chosen].kind != FA_RULE_REQUIRE)) {
+            chosen = (int)i;
+            chosen_dir = dir;
+        }
+    }
+
+    if (chosen >= 0) {
+        if (failed) {
+            struct group *g = add_finding(a, outcome_kind[o], chosen, chosen_dir == 2,
+                                          failure_severity(&rs->rules[chosen]), sf);
+            if (g)
+                describe_failure(g, o, r);
+        } else {
+            check_slow(a, chosen, chosen_dir == 2, sf);
+        }
+    } else if (deny >= 0) {
+        struct group *g = add_finding(a, "denied", deny, deny_dir == 2, FA_SEV_ERROR, sf);
+        if (g)
+            describe_failure(g, o, r);
+    } else if (is_known(rs, &r->orig_h) || is_known(rs, &r->resp_h)) {
+        struct group *g = add_finding(a, "unexpected", -1, 0, FA_SEV_WARNING, sf);
+        if (g)
+            describe_failure(g, o, r);
+    }
+    return a->failed;
+}
+
+/* ---- results --------------------------------------------------------- */
+
+static const char *proto_text(int proto)
+{
+    switch (proto) {
+    case 0:
+        return "any";
+    case FA_PROTO_TCP:
+        return "tcp";
+    case FA_PROTO_UDP:
+        return "udp";
+    case FA_PROTO_ICMP:
+        return "icmp";
+    case FA_PROTO_ICMPV6:
+        return "icmp6";
+    default:
+        return NULL;
+    }
+}
+
+static void finding_message(const struct fa_ruleset *rs, const struct group *g, char *buf,
+                            size_t size)
+{
+    const char *why = g->rule >= 0 ? rs->rules[g->rule].message : "no rule allows this traffic";
+    if (strcmp(g->kind, "blocked") == 0)
+        snprintf(buf, size, "%s: SYN sent, no SYN-ACK (dropped on the way, or nothing answers)",
+                 why);
+    else if (strcmp(g->kind, "rejected") == 0)
+        snprintf(buf, size, "%s: SYN answered by RST (nothing listens, or a reject rule)", why);
+    else if (strcmp(g->kind, "unreachable") == 0)
+        snprintf(buf, size, "%s: refused by ICMP destination unreachable", why);
+    else if (strcmp(g->kind, "slow") == 0)
+        snprintf(buf, size, "%s: handshake slower than the threshold", why);
+    else
+        snprintf(buf, size, "%s", why);
+}
+
+/* Role names of a finding's ends: the rule's roles, or the roles that
+ * name the address when no rule matched. */
+static void finding_roles(const struct fa_ruleset *rs, const struct group *g, char *src, char *dst,
+                          size_t size)
+{
+    if (g->rule < 0) {
+        known_roles(rs, &g->src, src, size);
+        known_roles(rs, &g->dst, dst, size);
+        return;
+    }
+    const struct fa_rule *rule = &rs->rules[g->rule];
+    int s = g->reverse ? rule->dst : rule->src, d = g->reverse ? rule->src : rule->dst;
+    snprintf(src, size, "%s", rs->roles[s].name);
+    snprintf(dst, size, "%s", rs->roles[d].name);
+}
+
+static int put_group(struct fa_store *s, int64_t id, const struct fa_ruleset *rs,
+                     const struct group *g, struct fa_audit_result *res, char *errbuf)
+{
+    char src[FA_ADDR_STRLEN], dst[FA_ADDR_STRLEN], src_role[256], dst_role[256], msg[512], proto[8];
+    const struct fa_rule *rule = g->rule >= 0 ? &rs->rules[g->rule] : NULL;
+    const char *pname = proto_text(g->proto);
+    if (!pname) {
+        snprintf(proto, sizeof proto, "%u", g->proto);
+        pname = proto;
+    }
+    finding_roles(rs, g, src_role, dst_role, sizeof src_role);
+    finding_message(rs, g, msg, sizeof msg);
+    struct fa_finding f = {
+        .kind = g->kind,
+        .severity = g->severity,
+        .rule_file = rule ? rule->file : NULL,
+        .rule_line = rule ? rule->line : 0,
+        .rule_text = rule ? rule->text : NULL,
+        .src = fa_addr_str(&g->src, src),
+        .src_role = src_role,
+        .dst = fa_addr_str(&g->dst, dst),
+        .dst_role = dst_role,
+        .proto = pname,
+        .port = g->port,
+        .count = g->count,
+        .syn_count = g->syns,
+        .first_ns = g->first_ns,
+        .last_ns = g->last_ns,
+        .detail = g->detail[0] ? g->detail : NULL,
+        .examples = g->examples,
+        .message = msg,
+    };
+    res->counts[g->severity]++;
+    return fa_store_put_finding(s, id, &f, errbuf);
+}
+
+static const char *requirement_status(const struct req_state *st)
+{
+    if (st->attempts == 0)
+        return "not-observed";
+    if (st->failures == 0)
+        return "ok";
+    return st->failures == st->attempts ? "failed" : "failing";
+}
+
+/* One requirement row, and a not-observed finding when nothing was seen. */
+static int put_requirement(struct fa_store *s, int64_t id, const struct fa_ruleset *rs,
+                           const struct fa_rule *rule, size_t group, int dir,
+                           const struct req_state *st, struct fa_audit_result *res, char *errbuf)
+{
+    const char *src = rs->roles[dir == 1 ? rule->src : rule->dst].name;
+    const char *dst = rs->roles[dir == 1 ? rule->dst : rule->src].name;
+    const char *ports = rule->ngroups ? rule->groups[group].text : "";
+    struct fa_requirement q = {
+        .rule_file = rule->file,
+        .rule_line = rule->line,
+        .rule_text = rule->text,
+        .message = rule->message,
+        .purpose = rule->purpose == FA_PURPOSE_MONITORING ? "monitoring" : "publication",
+        .src_role = src,
+        .dst_role = dst,
+        .proto = proto_text(rule->proto),
+        .ports = ports,
+        .status = requirement_status(st),
+        .attempts = st->attempts,
+        .failures = st->failures,
+        .first_ns = st->attempts ? st->first_ns : 0,
+        .last_ns = st->attempts ? st->last_ns : 0,
+    };
+    if (fa_store_put_requirement(s, id, &q, errbuf) < 0)
+        return -1;
+    if (st->attempts)
+        return 0;
+    char msg[512];
+    snprintf(msg, sizeof msg,
+             "%s: no attempt seen (a passive capture cannot prove the path is open or closed)",
+             rule->message);
+    struct fa_finding f = {
+        .kind = "not-observed",
+        .severity = FA_SEV_INFO,
+        .rule_file = rule->file,
+        .rule_line = rule->line,
+        .rule_text = rule->text,
+        .src_role = src,
+        .dst_role = dst,
+        .proto = proto_text(rule->proto),
+        .port = -1,
+        .detail = ports[0] ? ports : NULL,
+        .examples = "",
+        .message = msg,
+    };
+    res->counts[FA_SEV_INFO]++;
+    return fa_store_put_finding(s, id, &f, errbuf);
+}
+
+static int put_requirements(struct fa_store *s, int64_t id, const struct audit *a,
+                            struct fa_audit_result *res, char *errbuf)
+{
+    const struct fa_ruleset *rs = a->rs;
+    for (size_t i = 0; i < rs->nrules; i++) {
+        const struct fa_rule *rule = &rs->rules[i];
+        if (rule->kind != FA_RULE_REQUIRE)
+            continue;
+        size_t ngroups = rule->ngroups ? rule->ngroups : 1;
+        for (int dir = 1; dir <= (rule->both_directions ? 2 : 1); dir++)
+            for (size_t g = 0; g < ngroups; g++)
+                if (put_requirement(s, id, rs, rule, g, dir,
+                                    &a->req[a->req_base[i] + g * 2 + (size_t)(dir - 1)], res,
+                                    errbuf) < 0)
+                    return -1;
+    }
+    return 0;
+}
+
+static int cmp_run(const void *x, const void *y)
+{
+    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
+    return (a > b) - (a < b);
+}
+
+static void runs_text(struct audit *a, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    qsort(a->runs, a->nruns, sizeof *a->runs, cmp_run);
+    for (size_t i = 0; i < a->nruns && used < size; i++) {
+        int n = snprintf(buf + used, size - used, "%s%lld", i ? "," : "", (long long)a->runs[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+static void sources_text(const struct fa_ruleset *rs, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < rs->nsources && used < size; i++) {
+        int n = snprintf(buf + used, size - used, "%s%s", i ? " " : "", rs->sources[i]);
+        if (n < 0)
+            break;
+        used += (size_t)n;
+    }
+}
+
+static int64_t wall_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+static int write_result(struct fa_store *s, struct audit *a, const char *rules_text,
+                        const char *fail_on, struct fa_audit_result *res, char *errbuf)
+{
+    char runs[1024], sources[2048];
+    runs_text(a, runs, sizeof runs);
+    sources_text(a->rs, sources, sizeof sources);
+    struct fa_audit_info info = {
+        .created_ns = wall_ns(),
+        .version = FA_VERSION,
+        .sources = sources,
+        .rules_text = rules_text,
+        .runs = runs,
+        .flows = a->flows,
+        .fail_on = fail_on,
+    };
+    int64_t id = fa_store_begin_audit(s, &info, errbuf);
+    if (id < 0)
+        return -1;
+    res->audit_id = id;
+    if (put_requirements(s, id, a, res, errbuf) < 0)
+        return -1;
+    for (const struct group *g = a->first; g; g = g->order)
+        if (put_group(s, id, a->rs, g, res, errbuf) < 0)
+            return -1;
+    return fa_store_end_audit(s, errbuf);
+}
+
+/* ---- setup ----------------------------------------------------------- */
+
+static int audit_init(struct audit *a, const struct fa_ruleset *rs)
+{
+    size_t total = 0;
+    memset(a, 0, sizeof *a);
+    a->rs = rs;
+    a->req_base = calloc(rs->nrules ? rs->nrules : 1, sizeof *a->req_base);
+    if (!a->req_base)
+        return -1;
+    for (size_t i = 0; i < rs->nrules; i++) {
+        a->req_base[i] = total;
+        if (rs->rules[i].kind == FA_RULE_REQUIRE)
+            total += (rs->rules[i].ngroups ? rs->rules[i].ngroups : 1) * 2;
+    }
+    a->req = calloc(total ? total : 1, sizeof *a->req);
+    return a->req ? 0 : -1;
+}
+
+static void audit_free(struct audit *a)
+{
+    struct group *g = a->first;
+    while (g) {
+        struct group *next = g->order;
+        free(g);
+        g = next;
+    }
+    free(a->buckets);
+    free(a->req);
+    free(a->req_base);
+    free(a->runs);
+}
+
+int fa_audit_run(struct fa_store *s, const struct fa_ruleset *rs, const char *rules_text,
+                 int64_t run_id, const char *fail_on, struct fa_audit_result *result, char *errbuf)
+{
+    struct audit a;
+    struct fa_flow_filter f;
+    int rc = -1;
+
+    memset(result, 0, sizeof *result);
+    if (audit_init(&a, rs) < 0) {
+        snprintf(errbuf, FA_STORE_ERRBUF_SIZE, "out of memory for the audit");
+        goto out;
+    }
+    fa_flow_filter_init(&f);
+    f.run_id = run_id;
+    if (fa_store_each_flow(s, &f, audit_flow, &a, errbuf) < 0)
+        goto out;
+    if (a.failed) {
+        snprintf(errbuf, FA_STORE_ERRBUF_SIZE, "out of memory for the audit's findings");
+        goto out;
+    }
+    rc = write_result(s, &a, rules_text, fail_on, result, errbuf);
+out:
+    audit_free(&a);
+    return rc;
+}

@@ -1,0 +1,228 @@
+/*
+ * auditcmd.c - the `audit`, `report` and `check` commands after their
+ * options are parsed.
+ *
+ * Rules are loaded, and so checked, before anything is read or written,
+ * so a mistake in a rule file costs nothing.  Every error is one line on
+ * stderr naming the file and what to do, with exit status 2; the audit's
+ * own verdict is status 0 or 1 (FA_EXIT_*).
+ */
+#include "auditcmd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "report.h"
+#include "store.h"
+
+extern const char *const fa_builtin_matrix[];
+
+/* The name the built-in matrix goes by in messages and records. */
+#define BUILTIN_MATRIX_NAME "outsystems-11.rules"
+
+/* Reads a whole rule file; NULL with a message on stderr. */
+static char *read_text(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "flowaudit: %s: cannot read: %s\n", path, strerror(errno));
+        return NULL;
+    }
+    size_t size = 0, cap = 4096;
+    char *buf = malloc(cap);
+    while (buf) {
+        size += fread(buf + size, 1, cap - size - 1, f);
+        if (size < cap - 1)
+            break;
+        char *bigger = realloc(buf, cap * 2);
+        if (!bigger) {
+            free(buf);
+            buf = NULL;
+            break;
+        }
+        buf = bigger;
+        cap *= 2;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (!buf || failed) {
+        fprintf(stderr, "flowaudit: %s: cannot read: %s\n", path,
+                buf ? "read error" : "out of memory");
+        free(buf);
+        return NULL;
+    }
+    buf[size] = '\0';
+    return buf;
+}
+
+/* Appends "# ==> NAME <==\nTEXT" to *all, the record of the rules used. */
+static int append_record(char **all, size_t *len, const char *name, const char *text)
+{
+    size_t add = strlen(name) + strlen(text) + 16;
+    char *n = realloc(*all, *len + add + 1);
+    if (!n)
+        return -1;
+    *all = n;
+    *len += (size_t)snprintf(n + *len, add + 1, "# ==> %s <==\n%s%s", name, text,
+                             text[0] && text[strlen(text) - 1] != '\n' ? "\n" : "");
+    return 0;
+}
+
+static int load_one(struct fa_ruleset *rs, const char *name, const char *text, char **all,
+                    size_t *len)
+{
+    char err[FA_RULES_ERRBUF_SIZE];
+    if (fa_ruleset_load_text(rs, name, text, err) < 0) {
+        fprintf(stderr, "flowaudit: %s\n", err);
+        return -1;
+    }
+    if (append_record(all, len, name, text) < 0) {
+        fprintf(stderr, "flowaudit: out of memory\n");
+        return -1;
+    }
+    return 0;
+}
+
+int fa_rules_load(const struct fa_rules_source *src, struct fa_ruleset **out, char **text)
+{
+    char err[FA_RULES_ERRBUF_SIZE];
+    char *all = NULL, *file = NULL;
+    size_t len = 0;
+    struct fa_ruleset *rs = fa_ruleset_new();
+
+    if (!rs) {
+        fprintf(stderr, "flowaudit: out of memory\n");
+        return -1;
+    }
+    if (src->matrix) {
+        if (!(file = read_text(src->matrix)) || load_one(rs, src->matrix, file, &all, &len) < 0)
+            goto fail;
+        free(file);
+        file = NULL;
+    } else if (load_one(rs, BUILTIN_MATRIX_NAME, fa_builtin_matrix[0], &all, &len) < 0) {
+        goto fail;
+    }
+    if (src->site) {
+        if (!(file = read_text(src->site)) || load_one(rs, src->site, file, &all, &len) < 0)
+            goto fail;
+        free(file);
+        file = NULL;
+    }
+    if (fa_ruleset_finish(rs, err) < 0) {
+        fprintf(stderr, "flowaudit: %s\n", err);
+        goto fail;
+    }
+    *out = rs;
+    *text = all;
+    return 0;
+fail:
+    free(file);
+    free(all);
+    fa_ruleset_free(rs);
+    return -1;
+}
+
+/* Opens the report's destination; stdout when path is NULL or "-". */
+static FILE *open_output(const char *path)
+{
+    if (!path || strcmp(path, "-") == 0)
+        return stdout;
+    FILE *f = fopen(path, "w");
+    if (!f)
+        fprintf(stderr, "flowaudit: %s: cannot write: %s\n", path, strerror(errno));
+    return f;
+}
+
+static int close_output(FILE *f, const char *path)
+{
+    if (fflush(f) != 0 || (f != stdout && fclose(f) != 0)) {
+        fprintf(stderr, "flowaudit: %s: write failed: %s\n", path ? path : "stdout",
+                strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int print_report(struct fa_store *s, int64_t audit_id, int format, const char *output)
+{
+    char err[FA_STORE_ERRBUF_SIZE];
+    FILE *out = open_output(output);
+    if (!out)
+        return -1;
+    int rc = fa_report_write(s, audit_id, (enum fa_report_format)format, out, err);
+    if (rc < 0)
+        fprintf(stderr, "flowaudit: %s\n", err);
+    if (close_output(out, output) < 0)
+        rc = -1;
+    return rc;
+}
+
+static const char *fail_on_name(int fail_on)
+{
+    return fail_on < 0 ? "never" : fa_severity_name((enum fa_severity)fail_on);
+}
+
+/* Status 1 when a finding is at least as severe as fail_on. */
+static int verdict(const struct fa_audit_result *res, int fail_on)
+{
+    if (fail_on < 0)
+        return FA_EXIT_CLEAN;
+    for (int sev = fail_on; sev <= FA_SEV_ERROR; sev++)
+        if (res->counts[sev])
+            return FA_EXIT_FINDINGS;
+    return FA_EXIT_CLEAN;
+}
+
+int fa_audit_command(const struct fa_audit_opts *o, const struct fa_ruleset *rs,
+                     const char *rules_text)
+{
+    char err[FA_STORE_ERRBUF_SIZE];
+    struct fa_audit_result res;
+    struct fa_store *s = fa_store_open(o->db_path, 0, err);
+
+    if (!s) {
+        fprintf(stderr, "flowaudit: %s\n", err);
+        return FA_EXIT_USAGE;
+    }
+    if (fa_audit_run(s, rs, rules_text, o->run_id, fail_on_name(o->fail_on), &res, err) < 0) {
+        fprintf(stderr, "flowaudit: %s\n", err);
+        fa_store_close(s);
+        return FA_EXIT_USAGE;
+    }
+    int status = print_report(s, res.audit_id, o->format, o->output) < 0
+                     ? FA_EXIT_USAGE
+                     : verdict(&res, o->fail_on);
+    fa_store_close(s);
+    return status;
+}
+
+int fa_report_command(const char *db_path, int64_t audit_id, int format, const char *output)
+{
+    char err[FA_STORE_ERRBUF_SIZE];
+    struct fa_store *s = fa_store_open(db_path, 1, err);
+    int status = FA_EXIT_USAGE;
+
+    if (!s) {
+        fprintf(stderr, "flowaudit: %s\n", err);
+        return FA_EXIT_USAGE;
+    }
+    if (audit_id == 0) {
+        audit_id = fa_store_last_audit(s, err);
+        if (audit_id < 0) {
+            fprintf(stderr, "flowaudit: %s\n", err);
+            goto out;
+        }
+        if (audit_id == 0) {
+            fprintf(stderr, "flowaudit: %s: no audit yet; run 'flowaudit audit' first\n", db_path);
+            goto out;
+        }
+    }
+    if (print_report(s, audit_id, format, output) == 0)
+        status = FA_EXIT_CLEAN;
+out:
+    fa_store_close(s);
+    return status;
+}

@@ -1,0 +1,142 @@
+/*
+ * rules.h - the rules language: roles (which hosts play which part) and
+ * rules (which traffic between roles is required, allowed or denied).
+ *
+ * A ruleset is built from one or more files, in order: the matrix first,
+ * then the site file, which may redefine roles, ports and settings.  Names
+ * (roles, named ports) are resolved by fa_ruleset_finish(), so a rule may
+ * use a role or port that a later file defines.  rules/README.md is the
+ * language reference.
+ */
+#ifndef FA_RULES_H
+#define FA_RULES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "decode.h"
+
+#define FA_RULES_ERRBUF_SIZE 512
+
+/* One member of a role. */
+enum fa_member_kind {
+    FA_MEMBER_ANY,   /* every address */
+    FA_MEMBER_RANGE, /* lo..hi inclusive: a single address, a CIDR prefix or a range */
+    FA_MEMBER_NAME   /* name:PATTERN; matched against names learned from the wire */
+};
+
+struct fa_member {
+    enum fa_member_kind kind;
+    struct fa_addr lo, hi; /* FA_MEMBER_RANGE; IPv4 members are IPv4-mapped */
+    char *pattern;         /* FA_MEMBER_NAME, lower case: "architecture.outsystems.com",
+                              "*.outsystems.com" */
+};
+
+/* Strings that name a file (file below) point into fa_ruleset.sources. */
+struct fa_role {
+    char *name;                /* lower case */
+    struct fa_member *members; /* NULL when nmembers is 0: "role NAME none" */
+    size_t nmembers;
+    const char *file; /* where the definition in effect starts: the first */
+    int line;         /* role line for it in the last file that has one */
+};
+
+/* Ports: a rule's port list is groups separated by ','; a group is
+ * alternatives separated by '|': "80,443" is two groups, each required on
+ * its own; "1433|1521" is one group that either port satisfies. */
+struct fa_port_range {
+    uint16_t lo, hi;
+};
+
+struct fa_port_group {
+    struct fa_port_range *alts;
+    size_t nalts;
+    char *text; /* as written, after resolving names: "1433|1521" */
+};
+
+enum fa_rule_kind { FA_RULE_REQUIRE, FA_RULE_ALLOW, FA_RULE_DENY };
+
+/* Why the platform needs the traffic: publication fails without it, or
+ * only monitoring (warnings in Service Center) does. */
+enum fa_purpose { FA_PURPOSE_PUBLICATION, FA_PURPOSE_MONITORING };
+
+struct fa_rule {
+    enum fa_rule_kind kind;
+    int src, dst;              /* role indexes, after fa_ruleset_finish(); -1 before */
+    char *src_name, *dst_name; /* as written, lower case */
+    int src_col, dst_col;      /* where they are written, for messages */
+    int both_directions;       /* <-> */
+    uint8_t proto;             /* FA_PROTO_TCP, FA_PROTO_UDP, FA_PROTO_ICMP (which stands
+                                  for ICMPv6 too); 0 = any IP protocol */
+    char *ports;               /* the port list after "tcp/" or "udp/", lower case; NULL: none */
+    int ports_col;
+    struct fa_port_group *groups; /* built by fa_ruleset_finish(); none: any port */
+    size_t ngroups;
+    char *message;
+    enum fa_purpose purpose;
+    int64_t slow_ns; /* slow=DURATION on the rule; 0 = the setting for the role */
+    const char *file;
+    int line;
+    char *text; /* the statement as written, comment removed, blanks trimmed */
+};
+
+/* set slow-handshake ROLE DURATION; a later one for the same role
+ * replaces it. */
+struct fa_slow_setting {
+    int role;        /* -1 for any; resolved by fa_ruleset_finish() */
+    char *role_name; /* as written, lower case: "database", "any" */
+    int64_t ns;
+    const char *file;
+    int line, col; /* col: of the role name */
+};
+
+/* set port NAME PORTS; a later one for the same name replaces it. */
+struct fa_named_ports {
+    char *name; /* lower case */
+    char *spec; /* as written, lower case: "12000", "12002|12102" */
+    const char *file;
+    int line;
+};
+
+struct fa_ruleset {
+    struct fa_role *roles;
+    size_t nroles;
+    struct fa_rule *rules;
+    size_t nrules;
+    struct fa_slow_setting *slow;
+    size_t nslow;
+    struct fa_named_ports *ports;
+    size_t nports;
+    char **sources; /* "FILE" for each file loaded, in order; owns the names */
+    size_t nsources;
+};
+
+struct fa_ruleset *fa_ruleset_new(void);
+void fa_ruleset_free(struct fa_ruleset *rs);
+
+/* Parses a file (or text already in memory, named name in messages) into
+ * rs.  Returns 0, or -1 with "NAME:LINE:COLUMN: what was expected" in
+ * errbuf (FA_RULES_ERRBUF_SIZE).  Parsing stops at the first mistake; rs
+ * then holds the statements before it and must still be freed. */
+int fa_ruleset_load_file(struct fa_ruleset *rs, const char *path, char *errbuf);
+int fa_ruleset_load_text(struct fa_ruleset *rs, const char *name, const char *text, char *errbuf);
+
+/* Resolves role and port names once every file is loaded: sets each
+ * rule's src, dst and groups and each setting's role, adding the built-in
+ * role "any" (one FA_MEMBER_ANY member) when something uses it.  May be
+ * called again after loading more.  Returns 0, or -1 with
+ * "FILE:LINE:COLUMN: unknown role 'x'" (or "unknown port name 'x'") in
+ * errbuf. */
+int fa_ruleset_finish(struct fa_ruleset *rs, char *errbuf);
+
+/* Index of the role called name (in any case), or -1. */
+int fa_ruleset_role(const struct fa_ruleset *rs, const char *name);
+
+/* 1 when addr is a member of role by address (any, single, prefix,
+ * range); name: members match nothing here. */
+int fa_role_has_addr(const struct fa_role *role, const struct fa_addr *addr);
+
+/* 1 when port is in the group. */
+int fa_port_group_has(const struct fa_port_group *g, uint16_t port);
+
+#endif
