@@ -482,22 +482,10 @@ static int audit_flow(void *ctx, const struct fa_stored_flow *sf)
 
 /* ---- results --------------------------------------------------------- */
 
-static const char *proto_text(int proto)
+/* A rule's protocol: 0 is any. */
+static const char *rule_proto_text(int proto, char *buf)
 {
-    switch (proto) {
-    case 0:
-        return "any";
-    case FA_PROTO_TCP:
-        return "tcp";
-    case FA_PROTO_UDP:
-        return "udp";
-    case FA_PROTO_ICMP:
-        return "icmp";
-    case FA_PROTO_ICMPV6:
-        return "icmp6";
-    default:
-        return NULL;
-    }
+    return proto == 0 ? "any" : fa_proto_name(proto, buf);
 }
 
 static void finding_message(const struct fa_ruleset *rs, const struct group *g, char *buf,
@@ -536,13 +524,10 @@ static void finding_roles(const struct fa_ruleset *rs, const struct group *g, ch
 static int put_group(struct fa_store *s, int64_t id, const struct fa_ruleset *rs,
                      const struct group *g, struct fa_audit_result *res, char *errbuf)
 {
-    char src[FA_ADDR_STRLEN], dst[FA_ADDR_STRLEN], src_role[256], dst_role[256], msg[512], proto[8];
+    char src[FA_ADDR_STRLEN], dst[FA_ADDR_STRLEN], src_role[256], dst_role[256], msg[512],
+        proto[FA_PROTO_STRLEN];
     const struct fa_rule *rule = g->rule >= 0 ? &rs->rules[g->rule] : NULL;
-    const char *pname = proto_text(g->proto);
-    if (!pname) {
-        snprintf(proto, sizeof proto, "%u", g->proto);
-        pname = proto;
-    }
+    const char *pname = fa_proto_name(g->proto, proto);
     finding_roles(rs, g, src_role, dst_role, sizeof src_role);
     finding_message(rs, g, msg, sizeof msg);
     struct fa_finding f = {
@@ -586,6 +571,7 @@ static int put_requirement(struct fa_store *s, int64_t id, const struct fa_rules
     const char *src = rs->roles[dir == 1 ? rule->src : rule->dst].name;
     const char *dst = rs->roles[dir == 1 ? rule->dst : rule->src].name;
     const char *ports = rule->ngroups ? rule->groups[group].text : "";
+    char proto[FA_PROTO_STRLEN];
     struct fa_requirement q = {
         .rule_file = rule->file,
         .rule_line = rule->line,
@@ -594,7 +580,7 @@ static int put_requirement(struct fa_store *s, int64_t id, const struct fa_rules
         .purpose = rule->purpose == FA_PURPOSE_MONITORING ? "monitoring" : "publication",
         .src_role = src,
         .dst_role = dst,
-        .proto = proto_text(rule->proto),
+        .proto = rule_proto_text(rule->proto, proto),
         .ports = ports,
         .status = requirement_status(st),
         .attempts = st->attempts,
@@ -618,7 +604,7 @@ static int put_requirement(struct fa_store *s, int64_t id, const struct fa_rules
         .rule_text = rule->text,
         .src_role = src,
         .dst_role = dst,
-        .proto = proto_text(rule->proto),
+        .proto = rule_proto_text(rule->proto, proto),
         .port = -1,
         .detail = ports[0] ? ports : NULL,
         .examples = "",

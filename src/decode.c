@@ -21,6 +21,7 @@
  */
 #include <arpa/inet.h>
 #include <stddef.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "decode.h"
@@ -748,8 +749,7 @@ static enum fa_decode_result decode_transport(const struct l4 *t, struct fa_pack
  * not payload).  A header claiming more than the frame carried on the wire
  * lies: Zeek drops such packets too, and trusting it would count bytes that
  * never crossed the network. */
-static enum fa_decode_result limit_to_ip_len(struct span *ip, uint32_t total,
-                                             struct fa_packet *pkt)
+static enum fa_decode_result limit_to_ip_len(struct span *ip, uint32_t total, struct fa_packet *pkt)
 {
     if (total > ip->len)
         return FA_DECODE_BAD_IP_HEADER;
@@ -935,6 +935,23 @@ const char *fa_decode_reason_name(enum fa_decode_result r)
         break;
     }
     return "unknown";
+}
+
+const char *fa_proto_name(int proto, char *buf)
+{
+    switch (proto) {
+    case FA_PROTO_TCP:
+        return "tcp";
+    case FA_PROTO_UDP:
+        return "udp";
+    case FA_PROTO_ICMP:
+        return "icmp";
+    case FA_PROTO_ICMPV6:
+        return "icmp6";
+    default:
+        snprintf(buf, FA_PROTO_STRLEN, "%d", proto & 0xff);
+        return buf;
+    }
 }
 
 int fa_addr_parse(const char *s, struct fa_addr *a)

@@ -72,24 +72,6 @@ const char *fa_proto_zeek_name(int proto)
     }
 }
 
-/* Our own name, which tells ICMPv6 apart; buf holds at least 4 bytes. */
-static const char *proto_name(int proto, char *buf)
-{
-    switch (proto) {
-    case FA_PROTO_TCP:
-        return "tcp";
-    case FA_PROTO_UDP:
-        return "udp";
-    case FA_PROTO_ICMP:
-        return "icmp";
-    case FA_PROTO_ICMPV6:
-        return "icmp6";
-    default:
-        snprintf(buf, 4, "%d", proto & 0xff);
-        return buf;
-    }
-}
-
 static int64_t duration_us(const struct fa_flow_record *r)
 {
     return fa_ns_to_us(r->last_ns) - fa_ns_to_us(r->first_ns);
@@ -134,7 +116,7 @@ static void table_head(struct emitter *e, const struct fa_stored_flow *first)
 static void table_row(struct emitter *e, const struct fa_stored_flow *f)
 {
     const struct fa_flow_record *r = &f->rec;
-    char when[40], proto[4], orig[64], resp[64], ends[136], pkts[48], bytes[48], syn[16];
+    char when[40], proto[FA_PROTO_STRLEN], orig[64], resp[64], ends[136], pkts[48], bytes[48], syn[16];
     char hs[32] = "-", icmp[96] = "-", from[FA_ADDR_STRLEN];
 
     endpoint_str(&r->orig_h, r->orig_p, orig, sizeof orig);
@@ -151,7 +133,7 @@ static void table_row(struct emitter *e, const struct fa_stored_flow *f)
         snprintf(icmp, sizeof icmp, "%s %u/%u from %s", r->icmp_error_v6 ? "icmp6" : "icmp",
                  r->icmp_error_type, r->icmp_error_code, fa_addr_str(&r->icmp_error_from, from));
     fprintf(e->out, TABLE_LINE, utc_str(r->first_ns, "%Y-%m-%d %H:%M:%S", 1, when, sizeof when),
-            proto_name(r->proto, proto), ends, r->conn_state, r->history[0] ? r->history : "-",
+            fa_proto_name(r->proto, proto), ends, r->conn_state, r->history[0] ? r->history : "-",
             pkts, bytes, syn, hs, icmp);
 }
 
@@ -190,7 +172,7 @@ static void json_icmp_error(struct fa_json *j, const struct fa_flow_record *r)
 static void json_flow(struct fa_json *j, const struct fa_stored_flow *f)
 {
     const struct fa_flow_record *r = &f->rec;
-    char host[FA_ADDR_STRLEN], proto[4];
+    char host[FA_ADDR_STRLEN], proto[FA_PROTO_STRLEN];
     const char *end = fa_store_end_name(r->end);
 
     fa_json_begin_object(j, NULL, 0);
@@ -199,7 +181,7 @@ static void json_flow(struct fa_json *j, const struct fa_stored_flow *f)
     fa_json_uint(j, "seq", r->seq);
     fa_json_uint(j, "ip_version", r->ip_version);
     fa_json_uint(j, "proto", r->proto);
-    fa_json_str(j, "proto_name", proto_name(r->proto, proto));
+    fa_json_str(j, "proto_name", fa_proto_name(r->proto, proto));
     fa_json_str(j, "orig_h", fa_addr_str(&r->orig_h, host));
     fa_json_uint(j, "orig_p", r->orig_p);
     fa_json_str(j, "resp_h", fa_addr_str(&r->resp_h, host));
@@ -390,7 +372,7 @@ static void csv_row(struct emitter *e, const struct fa_stored_flow *f)
 {
     const struct fa_flow_record *r = &f->rec;
     struct csv_row w = {e->out, 0};
-    char host[FA_ADDR_STRLEN], proto[4], secs[FA_SECS_STRLEN];
+    char host[FA_ADDR_STRLEN], proto[FA_PROTO_STRLEN], secs[FA_SECS_STRLEN];
     const char *end = fa_store_end_name(r->end);
 
     csv_cell(&w, f->uid);
@@ -398,7 +380,7 @@ static void csv_row(struct emitter *e, const struct fa_stored_flow *f)
     csv_uint(&w, r->seq);
     csv_uint(&w, r->ip_version);
     csv_uint(&w, r->proto);
-    csv_cell(&w, proto_name(r->proto, proto));
+    csv_cell(&w, fa_proto_name(r->proto, proto));
     csv_cell(&w, fa_addr_str(&r->orig_h, host));
     csv_uint(&w, r->orig_p);
     csv_cell(&w, fa_addr_str(&r->resp_h, host));
