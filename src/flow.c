@@ -229,7 +229,8 @@ static uint64_t end_hash(const uint64_t seed[2], const struct fa_addr *a, uint16
     uint64_t lo, hi;
     memcpy(&lo, a->b, 8);
     memcpy(&hi, a->b + 8, 8);
-    return mix64((lo ^ seed[0]) * 0x9e3779b97f4a7c15ULL ^ mix64(hi ^ seed[1] ^ port));
+    return mix64((lo ^ seed[0]) * 0x9e3779b97f4a7c15ULL ^
+                 (hi ^ seed[1] ^ port) * 0xc2b2ae3d27d4eb4fULL);
 }
 
 static uint64_t key_hash(const struct fa_flow_table *t, const struct key *k)
@@ -238,9 +239,15 @@ static uint64_t key_hash(const struct fa_flow_table *t, const struct key *k)
                  k->proto);
 }
 
+/* Two 8-byte compares: this runs for every packet's lookup. */
 static int addr_eq(const struct fa_addr *a, const struct fa_addr *b)
 {
-    return memcmp(a->b, b->b, 16) == 0;
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a->b, 8);
+    memcpy(&a1, a->b + 8, 8);
+    memcpy(&b0, b->b, 8);
+    memcpy(&b1, b->b + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
 }
 
 /* 1 when the key names f with src as originator, -1 with src as
