@@ -195,31 +195,6 @@ static int capture_option(int c, const char *arg, struct fa_capture_opts *o)
         "icmp-timeout", required_argument, NULL, OPT_ICMP                                          \
     }
 
-static int cmd_read(int argc, char **argv)
-{
-    static const struct option longopts[] = {CAPTURE_LONG_OPTIONS, {NULL, 0, NULL, 0}};
-    struct fa_capture_opts o;
-    int c;
-
-    fa_capture_opts_defaults(&o);
-    while ((c = getopt_long(argc, argv, "f:q", longopts, NULL)) != -1) {
-        int r = capture_option(c, optarg, &o);
-        if (r < 0)
-            return EXIT_USAGE;
-        if (r == 0) {
-            fprintf(stderr, "Run 'flowaudit help' for usage.\n");
-            return EXIT_USAGE;
-        }
-    }
-    if (optind >= argc) {
-        usage_error("%s", "read needs at least one capture file ('-' for standard input)");
-        return EXIT_USAGE;
-    }
-    o.files = (const char *const *)argv + optind;
-    o.nfiles = argc - optind;
-    return fa_capture_run(&o, NULL);
-}
-
 static int cmd_capture(int argc, char **argv)
 {
     static const struct option longopts[] = {CAPTURE_LONG_OPTIONS,
@@ -542,33 +517,58 @@ static int check_read(void *ctx, int64_t *run_id)
     return fa_capture_run(o, run_id);
 }
 
-static int cmd_check(int argc, char **argv)
+/* Parses the options and capture files of read (a is NULL) and check. */
+static int parse_read_args(int argc, char **argv, const char *cmd, struct fa_capture_opts *o,
+                           struct audit_args *a)
 {
-    static const struct option longopts[] = {
+    static const struct option read_opts[] = {CAPTURE_LONG_OPTIONS, {NULL, 0, NULL, 0}};
+    static const struct option check_opts[] = {
         CAPTURE_LONG_OPTIONS, AUDIT_LONG_OPTIONS, {NULL, 0, NULL, 0}};
-    struct fa_capture_opts o;
-    struct audit_args a;
     int c;
 
-    fa_capture_opts_defaults(&o);
-    audit_args_defaults(&a);
-    while ((c = getopt_long(argc, argv, "f:qo:", longopts, NULL)) != -1) {
-        int r = capture_option(c, optarg, &o);
-        if (r == 0)
-            r = audit_option(c, optarg, &a);
+    while ((c = getopt_long(argc, argv, a ? "f:qo:" : "f:q", a ? check_opts : read_opts, NULL)) !=
+           -1) {
+        int r = capture_option(c, optarg, o);
+        if (r == 0 && a)
+            r = audit_option(c, optarg, a);
         if (r < 0)
-            return EXIT_USAGE;
+            return -1;
         if (r == 0) {
             fprintf(stderr, "Run 'flowaudit help' for usage.\n");
-            return EXIT_USAGE;
+            return -1;
         }
     }
     if (optind >= argc) {
-        usage_error("%s", "check needs at least one capture file ('-' for standard input)");
-        return EXIT_USAGE;
+        fprintf(stderr,
+                "flowaudit: %s needs at least one capture file ('-' for standard input)\n"
+                "Run 'flowaudit help' for usage.\n",
+                cmd);
+        return -1;
     }
-    o.files = (const char *const *)argv + optind;
-    o.nfiles = argc - optind;
+    o->files = (const char *const *)argv + optind;
+    o->nfiles = argc - optind;
+    return 0;
+}
+
+static int cmd_read(int argc, char **argv)
+{
+    struct fa_capture_opts o;
+
+    fa_capture_opts_defaults(&o);
+    if (parse_read_args(argc, argv, "read", &o, NULL) < 0)
+        return EXIT_USAGE;
+    return fa_capture_run(&o, NULL);
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    struct fa_capture_opts o;
+    struct audit_args a;
+
+    fa_capture_opts_defaults(&o);
+    audit_args_defaults(&a);
+    if (parse_read_args(argc, argv, "check", &o, &a) < 0)
+        return EXIT_USAGE;
     a.audit.db_path = o.db_path;
     return audit_with_rules(&a, check_read, &o);
 }
