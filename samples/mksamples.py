@@ -111,6 +111,9 @@ LOCALHOST6 = Host("localhost6", "::1", rtt_ms=0.02)
 #   udp_unreachable(client, server, dport, request=)  answered by ICMP port
 #       unreachable from the server, quoting the whole datagram.
 #   icmp_echo(client, server)  echo request and reply (ICMP or ICMPv6).
+#   tcp_path_mtu(client, server, dport, by=)  a session whose first data
+#       segment draws an ICMP fragmentation needed from router `by`; the
+#       client sends it again smaller, and the session goes on.
 # Every step takes vlan=dot1q(id) or vlan=qinq(outer, inner) for tagged
 # Ethernet frames.
 
@@ -226,6 +229,18 @@ def fragments():
     ]
 
 
+def edges():
+    return [
+        # The router on the path asks for smaller packets: path MTU
+        # discovery, not a failure.
+        tcp_path_mtu(FE1, DB, 1433, at=0.000, by=FIREWALL),
+        # LifeTime, not an end user, is refused by the front-end.
+        tcp_rejected(LIFETIME, FE1, 443, at=0.500),
+        # A lone SYN in the capture's last moment: still in flight.
+        tcp_blocked(FE2, DB, 1433, at=1.000, syn_at=[0]),
+    ]
+
+
 def truncated():
     return [
         tcp_session(END_USER, FE1, 443, at=0.000,
@@ -250,6 +265,7 @@ SAMPLES = [
          capture_on=FE1_LINUX),
     dict(file="checksum.pcap", scenario=checksum, link="ethernet", format="pcap-us"),
     dict(file="fragments.pcap", scenario=fragments, link="ethernet", format="pcap-us"),
+    dict(file="edges.pcap", scenario=edges, link="ethernet", format="pcap-us"),
     dict(file="truncated.pcap", scenario=truncated, link="ethernet", format="pcap-us",
          snaplen=64),
     dict(file="not-a-capture.pcap", text="this is not a capture\n"),
@@ -676,6 +692,24 @@ def tcp_filtered(client, server, dport, at, by, icmp_code, syn_at, sport=None, v
             syn = conn.emit(at + dt, 0, TCP_SYN, seq=conn.isn[0] if k else None)
             limit = _as_much_as_fits if by.v6 else _ip_header_plus_8
             _icmp_error(cap, at + dt + by.rtt + 30e-6, by, client, syn, icmp_code, limit, vlan)
+    return build
+
+
+def tcp_path_mtu(client, server, dport, at, by, sport=None, vlan=()):
+    def build(cap):
+        conn = TcpConnection(cap, client, server, sport or cap.ephemeral_port(client),
+                             dport, vlan)
+        t = conn.handshake(at) + 20e-6
+        big = conn.emit(t, 0, TCP_PSH | TCP_ACK, fill("pmtu", 1400))
+        _icmp_error(cap, t + by.rtt + 30e-6, by, client, big, 4, _ip_header_plus_8, vlan)
+        # The same bytes again in two smaller segments.
+        conn.nxt[0] -= 1400
+        t += 0.001
+        conn.emit(t, 0, TCP_ACK, fill("pmtu", 1400)[:1200])
+        conn.emit(t + 20e-6, 0, TCP_PSH | TCP_ACK, fill("pmtu", 1400)[1200:])
+        t += server.rtt + SERVER_THINK
+        t = conn.send(t, 1, fill("pmtu-reply", 64))
+        conn.close(t + client.rtt + 0.02)
     return build
 
 

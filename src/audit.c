@@ -6,13 +6,16 @@
  *   1. an ICMP error message is skipped: it is evidence about the flow it
  *      quotes (that flow carries it), not traffic of its own;
  *   2. the flow's outcome is decided: unreachable (an ICMP destination
- *      unreachable quoted it), rejected (REJ), blocked (a SYN never
- *      answered: S0, RSTOS0, SH) or ok;
- *   3. require and allow rules that match it make it allowed: a failed
- *      outcome becomes a finding under the first matching rule (require
- *      before allow), and every matching require rule counts the attempt;
- *      a handshake slower than the rule's or the responder's threshold is
- *      a slow finding;
+ *      unreachable quoted it before a handshake completed), rejected
+ *      (REJ), blocked (a SYN never answered: S0, RSTOS0, SH), pending (a
+ *      lone SYN still within its attempt timeout when the capture ended)
+ *      or ok;
+ *   3. require and allow rules that match it make it allowed.  The rules
+ *      that name the flow's ends most precisely (by address rather than
+ *      through `any`) decide: each such require rule counts the attempt,
+ *      and a failed outcome becomes a finding under the first of them
+ *      (require before allow); a handshake slower than the threshold is a
+ *      slow finding;
  *   4. otherwise a matching deny rule makes it denied;
  *   5. otherwise, if either end is a known host (a member of a role by
  *      address, not by `any`), it is unexpected.
@@ -20,6 +23,8 @@
  * is written until every flow was seen; the store then receives the audit
  * in one transaction.
  */
+#define _GNU_SOURCE /* asprintf(), open_memstream() */
+
 #include "audit.h"
 
 #include <stdio.h>
@@ -30,13 +35,28 @@
 #define MAX_EXAMPLES 3
 #define UID_LEN 24
 
-enum outcome { OUT_OK, OUT_BLOCKED, OUT_REJECTED, OUT_UNREACHABLE };
+/* Zeek's tcp_attempt_delay: a SYN younger than this when the capture
+ * ended was not yet unanswered. */
+#define ATTEMPT_WINDOW_NS (5 * 1000000000LL)
+
+enum outcome { OUT_OK, OUT_PENDING, OUT_BLOCKED, OUT_REJECTED, OUT_UNREACHABLE };
 
 static const char *const outcome_kind[] = {
     [OUT_OK] = "ok",
+    [OUT_PENDING] = "pending",
     [OUT_BLOCKED] = "blocked",
     [OUT_REJECTED] = "rejected",
     [OUT_UNREACHABLE] = "unreachable",
+};
+
+static int is_failure(enum outcome o)
+{
+    return o == OUT_BLOCKED || o == OUT_REJECTED || o == OUT_UNREACHABLE;
+}
+
+/* A run audited, and when its capture ended. */
+struct run_end {
+    int64_t id, last_ns;
 };
 
 /* A finding being built. */
@@ -73,7 +93,7 @@ struct audit {
     struct req_state *req; /* [rule][group][direction], require rules only */
     size_t *req_base;      /* rule -> its first req_state, or SIZE_MAX */
     uint64_t flows;
-    int64_t *runs; /* distinct run ids seen */
+    struct run_end *runs; /* the runs audited, by id */
     size_t nruns, runs_cap;
     int failed;
 };
@@ -137,20 +157,38 @@ static int is_known(const struct fa_ruleset *rs, const struct fa_addr *a)
     return 0;
 }
 
-/* The roles that name a by address, comma separated; "" for none. */
-static void known_roles(const struct fa_ruleset *rs, const struct fa_addr *a, char *buf,
-                        size_t size)
+/* The roles that name a by address, comma separated (malloc'ed), or NULL
+ * for none. */
+static char *known_roles(const struct fa_ruleset *rs, const struct fa_addr *a)
 {
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < rs->nroles && used < size; i++) {
+    char *buf = NULL;
+    size_t size = 0;
+    int any = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (!f)
+        return NULL;
+    for (size_t i = 0; i < rs->nroles; i++) {
         if (!role_names_addr(&rs->roles[i], a))
             continue;
-        int n = snprintf(buf + used, size - used, "%s%s", used ? "," : "", rs->roles[i].name);
-        if (n < 0)
-            break;
-        used += (size_t)n;
+        fprintf(f, "%s%s", any ? "," : "", rs->roles[i].name);
+        any = 1;
     }
+    fclose(f);
+    if (!any) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+/* How precisely the rule names the flow's ends: one for each end its role
+ * names by address rather than through `any`. */
+static int rule_precision(const struct fa_ruleset *rs, const struct fa_rule *rule, int dir,
+                          const struct fa_flow_record *r)
+{
+    const struct fa_role *src = &rs->roles[dir == 1 ? rule->src : rule->dst];
+    const struct fa_role *dst = &rs->roles[dir == 1 ? rule->dst : rule->src];
+    return role_names_addr(src, &r->orig_h) + role_names_addr(dst, &r->resp_h);
 }
 
 /* ---- outcome --------------------------------------------------------- */
@@ -165,23 +203,53 @@ static int is_icmp_error_message(const struct fa_flow_record *r)
     return 0;
 }
 
-static int is_unreachable(const struct fa_flow_record *r)
+static int tcp_established(const struct fa_flow_record *r)
 {
-    return r->has_icmp_error && r->icmp_error_type == (r->icmp_error_v6 ? 1 : 3);
+    static const char *const states[] = {"S1", "SF", "S2", "S3", "RSTO", "RSTR"};
+    for (size_t i = 0; i < sizeof states / sizeof *states; i++)
+        if (strcmp(r->conn_state, states[i]) == 0)
+            return 1;
+    return 0;
 }
 
-static enum outcome outcome_of(const struct fa_flow_record *r)
+/* A destination unreachable refused the flow, unless it only asked for
+ * smaller packets (path MTU discovery) or came after the handshake had
+ * succeeded: the connection worked. */
+static int is_unreachable(const struct fa_flow_record *r)
 {
+    if (!r->has_icmp_error || r->icmp_error_type != (r->icmp_error_v6 ? 1 : 3))
+        return 0;
+    if (!r->icmp_error_v6 && r->icmp_error_code == 4)
+        return 0;
+    return r->proto != FA_PROTO_TCP || !tcp_established(r);
+}
+
+static int64_t run_last_ns(const struct audit *a, int64_t run_id)
+{
+    for (size_t i = 0; i < a->nruns; i++)
+        if (a->runs[i].id == run_id)
+            return a->runs[i].last_ns;
+    return 0;
+}
+
+static enum outcome outcome_of(const struct audit *a, const struct fa_stored_flow *sf)
+{
+    const struct fa_flow_record *r = &sf->rec;
     if (is_unreachable(r))
         return OUT_UNREACHABLE;
     if (r->proto != FA_PROTO_TCP)
         return OUT_OK;
     if (strcmp(r->conn_state, "REJ") == 0)
         return OUT_REJECTED;
-    if (strcmp(r->conn_state, "S0") == 0 || strcmp(r->conn_state, "RSTOS0") == 0 ||
-        strcmp(r->conn_state, "SH") == 0)
-        return OUT_BLOCKED;
-    return OUT_OK;
+    if (strcmp(r->conn_state, "S0") != 0 && strcmp(r->conn_state, "RSTOS0") != 0 &&
+        strcmp(r->conn_state, "SH") != 0)
+        return OUT_OK;
+    /* The capture ended while a lone SYN could still have been answered;
+     * one the client had to send again was not. */
+    if (r->end == FA_END_CAPTURE_END && r->syn_count <= 1 &&
+        run_last_ns(a, sf->run_id) - r->first_ns < ATTEMPT_WINDOW_NS)
+        return OUT_PENDING;
+    return OUT_BLOCKED;
 }
 
 static const char *icmp_unreachable_name(int v6, int code)
@@ -332,24 +400,6 @@ static struct group *add_finding(struct audit *a, const char *kind, int rule, in
 
 /* ---- per flow -------------------------------------------------------- */
 
-static void note_run(struct audit *a, int64_t run_id)
-{
-    for (size_t i = 0; i < a->nruns; i++)
-        if (a->runs[i] == run_id)
-            return;
-    if (a->nruns == a->runs_cap) {
-        size_t cap = a->runs_cap ? a->runs_cap * 2 : 8;
-        int64_t *n = realloc(a->runs, cap * sizeof *n);
-        if (!n) {
-            a->failed = 1;
-            return;
-        }
-        a->runs = n;
-        a->runs_cap = cap;
-    }
-    a->runs[a->nruns++] = run_id;
-}
-
 static void count_attempt(struct audit *a, int rule, int group, int dir, int failed,
                           const struct fa_flow_record *r)
 {
@@ -362,22 +412,23 @@ static void count_attempt(struct audit *a, int rule, int group, int dir, int fai
     st->failures += failed;
 }
 
-/* The handshake threshold for a flow under rule: the rule's own, else the
- * lowest setting for a role of the responder (or any). 0: none. */
+/* The handshake threshold for a flow under rule: the rule's own; else
+ * the lowest setting of a role that names the responder by address; else
+ * the setting for any.  0: none. */
 static int64_t slow_threshold(const struct fa_ruleset *rs, const struct fa_rule *rule,
                               const struct fa_addr *resp)
 {
     if (rule->slow_ns > 0)
         return rule->slow_ns;
-    int64_t best = 0;
+    int64_t own = 0, any = 0;
     for (size_t i = 0; i < rs->nslow; i++) {
         const struct fa_slow_setting *s = &rs->slow[i];
-        if (s->role >= 0 && !fa_role_has_addr(&rs->roles[s->role], resp))
-            continue;
-        if (best == 0 || s->ns < best)
-            best = s->ns;
+        if (s->role < 0)
+            any = s->ns;
+        else if (role_names_addr(&rs->roles[s->role], resp) && (own == 0 || s->ns < own))
+            own = s->ns;
     }
-    return best;
+    return own ? own : any;
 }
 
 static void check_slow(struct audit *a, int rule, int reverse, const struct fa_stored_flow *sf)
@@ -421,62 +472,88 @@ static enum fa_severity failure_severity(const struct fa_rule *rule)
                : FA_SEV_WARNING;
 }
 
+/* The require and allow rules that decide a flow: those that name its
+ * ends most precisely.  Returns the chosen rule (a require rule before an
+ * allow rule, then file order) or -1, and the first deny rule in *deny. */
+struct verdict {
+    int rule, dir;
+    int deny, deny_dir;
+    int precision;
+};
+
+static void match_rules(const struct fa_ruleset *rs, const struct fa_flow_record *r,
+                        struct verdict *v)
+{
+    *v = (struct verdict){.rule = -1, .deny = -1, .precision = -1};
+    for (size_t i = 0; i < rs->nrules; i++) {
+        const struct fa_rule *rule = &rs->rules[i];
+        if (!rule_proto_matches(rule, r->proto) || rule_port_group(rule, r) < 0)
+            continue;
+        int dir = rule_direction(rs, rule, r);
+        if (!dir)
+            continue;
+        if (rule->kind == FA_RULE_DENY) {
+            if (v->deny < 0) {
+                v->deny = (int)i;
+                v->deny_dir = dir;
+            }
+            continue;
+        }
+        int p = rule_precision(rs, rule, dir, r);
+        if (p > v->precision || (p == v->precision && rule->kind == FA_RULE_REQUIRE &&
+                                 rs->rules[v->rule].kind != FA_RULE_REQUIRE)) {
+            v->rule = (int)i;
+            v->dir = dir;
+            v->precision = p;
+        }
+    }
+}
+
+/* Every require rule as precise as the chosen one counts the attempt. */
+static void count_attempts(struct audit *a, const struct verdict *v, enum outcome o,
+                           const struct fa_flow_record *r)
+{
+    const struct fa_ruleset *rs = a->rs;
+    if (o == OUT_PENDING)
+        return;
+    for (size_t i = 0; i < rs->nrules; i++) {
+        const struct fa_rule *rule = &rs->rules[i];
+        if (rule->kind != FA_RULE_REQUIRE || !rule_proto_matches(rule, r->proto))
+            continue;
+        int group = rule_port_group(rule, r);
+        int dir = group < 0 ? 0 : rule_direction(rs, rule, r);
+        if (dir && rule_precision(rs, rule, dir, r) == v->precision)
+            count_attempt(a, (int)i, group, dir, is_failure(o), r);
+    }
+}
+
 static int audit_flow(void *ctx, const struct fa_stored_flow *sf)
 {
     struct audit *a = ctx;
     const struct fa_ruleset *rs = a->rs;
     const struct fa_flow_record *r = &sf->rec;
+    struct verdict v;
+    struct group *g = NULL;
 
     a->flows++;
-    note_run(a, sf->run_id);
     if (is_icmp_error_message(r))
         return a->failed;
-
-    enum outcome o = outcome_of(r);
-    int failed = o != OUT_OK;
-    int chosen = -1, chosen_dir = 0, deny = -1, deny_dir = 0;
-    for (size_t i = 0; i < rs->nrules; i++) {
-        const struct fa_rule *rule = &rs->rules[i];
-        if (!rule_proto_matches(rule, r->proto))
-            continue;
-        int group = rule_port_group(rule, r);
-        int dir = group < 0 ? 0 : rule_direction(rs, rule, r);
-        if (!dir)
-            continue;
-        if (rule->kind == FA_RULE_DENY) {
-            if (deny < 0) {
-                deny = (int)i;
-                deny_dir = dir;
-            }
-            continue;
-        }
-        if (rule->kind == FA_RULE_REQUIRE)
-            count_attempt(a, (int)i, group, dir, failed, r);
-        if (chosen < 0 ||
-            (rule->kind == FA_RULE_REQUIRE && rs->rules[chosen].kind != FA_RULE_REQUIRE)) {
-            chosen = (int)i;
-            chosen_dir = dir;
-        }
-    }
-
-    if (chosen >= 0) {
-        if (failed) {
-            struct group *g = add_finding(a, outcome_kind[o], chosen, chosen_dir == 2,
-                                          failure_severity(&rs->rules[chosen]), sf);
-            if (g)
-                describe_failure(g, o, r);
-        } else {
-            check_slow(a, chosen, chosen_dir == 2, sf);
-        }
-    } else if (deny >= 0) {
-        struct group *g = add_finding(a, "denied", deny, deny_dir == 2, FA_SEV_ERROR, sf);
-        if (g)
-            describe_failure(g, o, r);
+    enum outcome o = outcome_of(a, sf);
+    match_rules(rs, r, &v);
+    if (v.rule >= 0) {
+        count_attempts(a, &v, o, r);
+        if (is_failure(o))
+            g = add_finding(a, outcome_kind[o], v.rule, v.dir == 2,
+                            failure_severity(&rs->rules[v.rule]), sf);
+        else if (o == OUT_OK)
+            check_slow(a, v.rule, v.dir == 2, sf);
+    } else if (v.deny >= 0) {
+        g = add_finding(a, "denied", v.deny, v.deny_dir == 2, FA_SEV_ERROR, sf);
     } else if (is_known(rs, &r->orig_h) || is_known(rs, &r->resp_h)) {
-        struct group *g = add_finding(a, "unexpected", -1, 0, FA_SEV_WARNING, sf);
-        if (g)
-            describe_failure(g, o, r);
+        g = add_finding(a, "unexpected", -1, 0, FA_SEV_WARNING, sf);
     }
+    if (g)
+        describe_failure(g, o, r);
     return a->failed;
 }
 
@@ -488,48 +565,38 @@ static const char *rule_proto_text(int proto, char *buf)
     return proto == 0 ? "any" : fa_proto_name(proto, buf);
 }
 
-static void finding_message(const struct fa_ruleset *rs, const struct group *g, char *buf,
-                            size_t size)
+/* The finding's message (malloc'ed): the rule's reason and what happened. */
+static char *finding_message(const struct fa_ruleset *rs, const struct group *g)
 {
     const char *why = g->rule >= 0 ? rs->rules[g->rule].message : "no rule allows this traffic";
+    const char *what = "";
+    char *msg;
     if (strcmp(g->kind, "blocked") == 0)
-        snprintf(buf, size, "%s: SYN sent, no SYN-ACK (dropped on the way, or nothing answers)",
-                 why);
+        what = ": SYN sent, no SYN-ACK (dropped on the way, or nothing answers)";
     else if (strcmp(g->kind, "rejected") == 0)
-        snprintf(buf, size, "%s: SYN answered by RST (nothing listens, or a reject rule)", why);
+        what = ": SYN answered by RST (nothing listens, or a reject rule)";
     else if (strcmp(g->kind, "unreachable") == 0)
-        snprintf(buf, size, "%s: refused by ICMP destination unreachable", why);
+        what = ": refused by ICMP destination unreachable";
     else if (strcmp(g->kind, "slow") == 0)
-        snprintf(buf, size, "%s: handshake slower than the threshold", why);
-    else
-        snprintf(buf, size, "%s", why);
-}
-
-/* Role names of a finding's ends: the rule's roles, or the roles that
- * name the address when no rule matched. */
-static void finding_roles(const struct fa_ruleset *rs, const struct group *g, char *src, char *dst,
-                          size_t size)
-{
-    if (g->rule < 0) {
-        known_roles(rs, &g->src, src, size);
-        known_roles(rs, &g->dst, dst, size);
-        return;
-    }
-    const struct fa_rule *rule = &rs->rules[g->rule];
-    int s = g->reverse ? rule->dst : rule->src, d = g->reverse ? rule->src : rule->dst;
-    snprintf(src, size, "%s", rs->roles[s].name);
-    snprintf(dst, size, "%s", rs->roles[d].name);
+        what = ": handshake slower than the threshold";
+    return asprintf(&msg, "%s%s", why, what) < 0 ? NULL : msg;
 }
 
 static int put_group(struct fa_store *s, int64_t id, const struct fa_ruleset *rs,
                      const struct group *g, struct fa_audit_result *res, char *errbuf)
 {
-    char src[FA_ADDR_STRLEN], dst[FA_ADDR_STRLEN], src_role[256], dst_role[256], msg[512],
-        proto[FA_PROTO_STRLEN];
+    char src[FA_ADDR_STRLEN], dst[FA_ADDR_STRLEN], proto[FA_PROTO_STRLEN];
     const struct fa_rule *rule = g->rule >= 0 ? &rs->rules[g->rule] : NULL;
-    const char *pname = fa_proto_name(g->proto, proto);
-    finding_roles(rs, g, src_role, dst_role, sizeof src_role);
-    finding_message(rs, g, msg, sizeof msg);
+    /* Under a rule the ends are its roles; without one, the roles that
+     * name the addresses, if any. */
+    char *src_known = rule ? NULL : known_roles(rs, &g->src);
+    char *dst_known = rule ? NULL : known_roles(rs, &g->dst);
+    char *msg = finding_message(rs, g);
+    int rc = -1;
+    if (!msg) {
+        snprintf(errbuf, FA_STORE_ERRBUF_SIZE, "out of memory for a finding");
+        goto out;
+    }
     struct fa_finding f = {
         .kind = g->kind,
         .severity = g->severity,
@@ -537,10 +604,10 @@ static int put_group(struct fa_store *s, int64_t id, const struct fa_ruleset *rs
         .rule_line = rule ? rule->line : 0,
         .rule_text = rule ? rule->text : NULL,
         .src = fa_addr_str(&g->src, src),
-        .src_role = src_role,
+        .src_role = rule ? rs->roles[g->reverse ? rule->dst : rule->src].name : src_known,
         .dst = fa_addr_str(&g->dst, dst),
-        .dst_role = dst_role,
-        .proto = pname,
+        .dst_role = rule ? rs->roles[g->reverse ? rule->src : rule->dst].name : dst_known,
+        .proto = fa_proto_name(g->proto, proto),
         .port = g->port,
         .count = g->count,
         .syn_count = g->syns,
@@ -551,7 +618,12 @@ static int put_group(struct fa_store *s, int64_t id, const struct fa_ruleset *rs
         .message = msg,
     };
     res->counts[g->severity]++;
-    return fa_store_put_finding(s, id, &f, errbuf);
+    rc = fa_store_put_finding(s, id, &f, errbuf);
+out:
+    free(src_known);
+    free(dst_known);
+    free(msg);
+    return rc;
 }
 
 static const char *requirement_status(const struct req_state *st)
@@ -592,10 +664,14 @@ static int put_requirement(struct fa_store *s, int64_t id, const struct fa_rules
         return -1;
     if (st->attempts)
         return 0;
-    char msg[512];
-    snprintf(msg, sizeof msg,
-             "%s: no attempt seen (a passive capture cannot prove the path is open or closed)",
-             rule->message);
+    char *msg;
+    if (asprintf(&msg,
+                 "%s: no attempt seen (a passive capture cannot prove the path is open or "
+                 "closed)",
+                 rule->message) < 0) {
+        snprintf(errbuf, FA_STORE_ERRBUF_SIZE, "out of memory for a finding");
+        return -1;
+    }
     struct fa_finding f = {
         .kind = "not-observed",
         .severity = FA_SEV_INFO,
@@ -611,7 +687,9 @@ static int put_requirement(struct fa_store *s, int64_t id, const struct fa_rules
         .message = msg,
     };
     res->counts[FA_SEV_INFO]++;
-    return fa_store_put_finding(s, id, &f, errbuf);
+    int rc = fa_store_put_finding(s, id, &f, errbuf);
+    free(msg);
+    return rc;
 }
 
 static int put_requirements(struct fa_store *s, int64_t id, const struct audit *a,
@@ -623,7 +701,10 @@ static int put_requirements(struct fa_store *s, int64_t id, const struct audit *
         if (rule->kind != FA_RULE_REQUIRE)
             continue;
         size_t ngroups = rule->ngroups ? rule->ngroups : 1;
-        for (int dir = 1; dir <= (rule->both_directions ? 2 : 1); dir++)
+        /* <-> between a role and itself is one requirement: a flow always
+         * matches it forwards. */
+        int ndirs = rule->both_directions && rule->src != rule->dst ? 2 : 1;
+        for (int dir = 1; dir <= ndirs; dir++)
             for (size_t g = 0; g < ngroups; g++)
                 if (put_requirement(s, id, rs, rule, g, dir,
                                     &a->req[a->req_base[i] + g * 2 + (size_t)(dir - 1)], res,
@@ -633,35 +714,30 @@ static int put_requirements(struct fa_store *s, int64_t id, const struct audit *
     return 0;
 }
 
-static int cmp_run(const void *x, const void *y)
+/* The audited runs' ids, "1,2" (malloc'ed). */
+static char *runs_text(const struct audit *a)
 {
-    int64_t a = *(const int64_t *)x, b = *(const int64_t *)y;
-    return (a > b) - (a < b);
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (!f)
+        return NULL;
+    for (size_t i = 0; i < a->nruns; i++)
+        fprintf(f, "%s%lld", i ? "," : "", (long long)a->runs[i].id);
+    return fclose(f) == 0 ? buf : (free(buf), NULL);
 }
 
-static void runs_text(struct audit *a, char *buf, size_t size)
+/* The rule files, one a line: a path may hold spaces (malloc'ed). */
+static char *sources_text(const struct fa_ruleset *rs)
 {
-    size_t used = 0;
-    buf[0] = '\0';
-    qsort(a->runs, a->nruns, sizeof *a->runs, cmp_run);
-    for (size_t i = 0; i < a->nruns && used < size; i++) {
-        int n = snprintf(buf + used, size - used, "%s%lld", i ? "," : "", (long long)a->runs[i]);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-    }
-}
-
-static void sources_text(const struct fa_ruleset *rs, char *buf, size_t size)
-{
-    size_t used = 0;
-    buf[0] = '\0';
-    for (size_t i = 0; i < rs->nsources && used < size; i++) {
-        int n = snprintf(buf + used, size - used, "%s%s", i ? " " : "", rs->sources[i]);
-        if (n < 0)
-            break;
-        used += (size_t)n;
-    }
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (!f)
+        return NULL;
+    for (size_t i = 0; i < rs->nsources; i++)
+        fprintf(f, "%s%s", i ? "\n" : "", rs->sources[i]);
+    return fclose(f) == 0 ? buf : (free(buf), NULL);
 }
 
 static int64_t wall_ns(void)
@@ -671,12 +747,27 @@ static int64_t wall_ns(void)
     return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
 }
 
+static int write_groups(struct fa_store *s, int64_t id, struct audit *a,
+                        struct fa_audit_result *res, char *errbuf)
+{
+    if (put_requirements(s, id, a, res, errbuf) < 0)
+        return -1;
+    for (const struct group *g = a->first; g; g = g->order)
+        if (put_group(s, id, a->rs, g, res, errbuf) < 0)
+            return -1;
+    return fa_store_end_audit(s, errbuf);
+}
+
+/* The audit lands whole or not at all. */
 static int write_result(struct fa_store *s, struct audit *a, const char *rules_text,
                         const char *fail_on, struct fa_audit_result *res, char *errbuf)
 {
-    char runs[1024], sources[2048];
-    runs_text(a, runs, sizeof runs);
-    sources_text(a->rs, sources, sizeof sources);
+    char *runs = runs_text(a), *sources = sources_text(a->rs);
+    int rc = -1;
+    if (!runs || !sources) {
+        snprintf(errbuf, FA_STORE_ERRBUF_SIZE, "out of memory for the audit");
+        goto out;
+    }
     struct fa_audit_info info = {
         .created_ns = wall_ns(),
         .version = FA_VERSION,
@@ -688,14 +779,15 @@ static int write_result(struct fa_store *s, struct audit *a, const char *rules_t
     };
     int64_t id = fa_store_begin_audit(s, &info, errbuf);
     if (id < 0)
-        return -1;
+        goto out;
     res->audit_id = id;
-    if (put_requirements(s, id, a, res, errbuf) < 0)
-        return -1;
-    for (const struct group *g = a->first; g; g = g->order)
-        if (put_group(s, id, a->rs, g, res, errbuf) < 0)
-            return -1;
-    return fa_store_end_audit(s, errbuf);
+    rc = write_groups(s, id, a, res, errbuf);
+    if (rc < 0)
+        fa_store_rollback(s);
+out:
+    free(runs);
+    free(sources);
+    return rc;
 }
 
 /* ---- setup ----------------------------------------------------------- */
@@ -731,6 +823,44 @@ static void audit_free(struct audit *a)
     free(a->runs);
 }
 
+static int note_run(void *ctx, const struct fa_run_row *r)
+{
+    struct audit *a = ctx;
+    if (a->nruns == a->runs_cap) {
+        size_t cap = a->runs_cap ? a->runs_cap * 2 : 8;
+        struct run_end *n = realloc(a->runs, cap * sizeof *n);
+        if (!n) {
+            a->failed = 1;
+            return 1;
+        }
+        a->runs = n;
+        a->runs_cap = cap;
+    }
+    a->runs[a->nruns++] = (struct run_end){r->id, r->last_packet_ns};
+    return 0;
+}
+
+/* The runs to audit: run_id, or every run in the store. */
+static int load_runs(struct fa_store *s, struct audit *a, int64_t run_id, char *errbuf)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%lld", (long long)run_id);
+    if (fa_store_each_run(s, run_id ? id : NULL, note_run, a, errbuf) < 0)
+        return -1;
+    if (a->failed) {
+        snprintf(errbuf, FA_STORE_ERRBUF_SIZE, "out of memory for the audit");
+        return -1;
+    }
+    if (run_id && a->nruns == 0) {
+        snprintf(errbuf, FA_STORE_ERRBUF_SIZE,
+                 "no run %lld in the database; 'flowaudit flows' "
+                 "lists the runs' flows, the runs table the runs",
+                 (long long)run_id);
+        return -1;
+    }
+    return 0;
+}
+
 int fa_audit_run(struct fa_store *s, const struct fa_ruleset *rs, const char *rules_text,
                  int64_t run_id, const char *fail_on, struct fa_audit_result *result, char *errbuf)
 {
@@ -743,6 +873,8 @@ int fa_audit_run(struct fa_store *s, const struct fa_ruleset *rs, const char *ru
         snprintf(errbuf, FA_STORE_ERRBUF_SIZE, "out of memory for the audit");
         goto out;
     }
+    if (load_runs(s, &a, run_id, errbuf) < 0)
+        goto out;
     fa_flow_filter_init(&f);
     f.run_id = run_id;
     if (fa_store_each_flow(s, &f, audit_flow, &a, errbuf) < 0)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "audit.h"
 #include "report.h"
@@ -23,7 +24,13 @@ extern const char *const fa_builtin_matrix[];
 /* The name the built-in matrix goes by in messages and records. */
 #define BUILTIN_MATRIX_NAME "outsystems-11.rules"
 
-/* Reads a whole rule file; NULL with a message on stderr. */
+/* Rule files are small; the cap keeps a wrong path (a device, a log)
+ * from filling memory. */
+#define RULE_FILE_MAX (16u << 20)
+
+/* Reads a whole rule file; NULL with a message on stderr.  A NUL byte is
+ * refused here: the parser reads text, and everything after a NUL would
+ * silently vanish. */
 static char *read_text(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -33,24 +40,27 @@ static char *read_text(const char *path)
     }
     size_t size = 0, cap = 4096;
     char *buf = malloc(cap);
-    while (buf) {
+    const char *why = NULL;
+    while (buf && !why) {
         size += fread(buf + size, 1, cap - size - 1, f);
         if (size < cap - 1)
             break;
-        char *bigger = realloc(buf, cap * 2);
-        if (!bigger) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = bigger;
-        cap *= 2;
+        char *bigger = cap * 2 > RULE_FILE_MAX + 1u ? NULL : realloc(buf, cap * 2);
+        if (!bigger)
+            why = cap * 2 > RULE_FILE_MAX + 1u ? "larger than 16 MiB; not a rule file"
+                                               : "out of memory";
+        else
+            buf = bigger, cap *= 2;
     }
-    int failed = ferror(f);
+    if (!buf)
+        why = "out of memory";
+    else if (!why && ferror(f))
+        why = strerror(errno);
+    else if (!why && memchr(buf, '\0', size))
+        why = "contains a NUL byte; not a rule file";
     fclose(f);
-    if (!buf || failed) {
-        fprintf(stderr, "flowaudit: %s: cannot read: %s\n", path,
-                buf ? "read error" : "out of memory");
+    if (why) {
+        fprintf(stderr, "flowaudit: %s: cannot read: %s\n", path, why);
         free(buf);
         return NULL;
     }
@@ -146,9 +156,21 @@ static int close_output(FILE *f, const char *path)
     return 0;
 }
 
+static int audit_exists(void *ctx, const struct fa_audit_info *a)
+{
+    (void)ctx;
+    (void)a;
+    return 0;
+}
+
 static int print_report(struct fa_store *s, int64_t audit_id, int format, const char *output)
 {
     char err[FA_STORE_ERRBUF_SIZE];
+    /* Checked before the output is opened, which would empty a file. */
+    if (fa_store_get_audit(s, audit_id, audit_exists, NULL, err) < 0) {
+        fprintf(stderr, "flowaudit: %s\n", err);
+        return -1;
+    }
     FILE *out = open_output(output);
     if (!out)
         return -1;
@@ -181,8 +203,17 @@ int fa_audit_command(const struct fa_audit_opts *o, const struct fa_ruleset *rs,
 {
     char err[FA_STORE_ERRBUF_SIZE];
     struct fa_audit_result res;
-    struct fa_store *s = fa_store_open(o->db_path, 0, err);
 
+    /* A mistyped path would otherwise be a new, empty database that
+     * audits clean. */
+    if (access(o->db_path, F_OK) != 0) {
+        fprintf(stderr,
+                "flowaudit: %s: no such database; record flows with 'flowaudit read' "
+                "first\n",
+                o->db_path);
+        return FA_EXIT_USAGE;
+    }
+    struct fa_store *s = fa_store_open(o->db_path, 0, err);
     if (!s) {
         fprintf(stderr, "flowaudit: %s\n", err);
         return FA_EXIT_USAGE;

@@ -316,8 +316,9 @@ void fa_store_close(struct fa_store *s)
 {
     if (!s)
         return;
-    if (s->db && !sqlite3_get_autocommit(s->db) &&
-        sqlite3_exec(s->db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    /* What was not committed explicitly was not finished: an audit or a
+     * batch cut short by an error must not land half-written. */
+    if (s->db && !sqlite3_get_autocommit(s->db))
         sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
     for (int i = 0; i < SQL_COUNT; i++)
         sqlite3_finalize(s->stmt[i]);

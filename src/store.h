@@ -82,9 +82,8 @@ void fa_flow_filter_init(struct fa_flow_filter *f);
  * for a command that writes to it, which upgrades it. */
 struct fa_store *fa_store_open(const char *path, int readonly, char *errbuf);
 
-/* Commits a transaction still open and closes.  It cannot report a failed
- * commit: call fa_store_commit() first to learn whether the last writes
- * stuck. */
+/* Closes the store.  A transaction still open is rolled back: only what
+ * fa_store_commit() or fa_store_end_audit() committed stays. */
 void fa_store_close(struct fa_store *s);
 
 /* Commits a transaction still open, then records a new run (committed at

@@ -81,7 +81,7 @@ int64_t fa_store_begin_audit(struct fa_store *s, const struct fa_audit_info *a, 
     s->run_id = 0;
     if (fa_store_commit(s, errbuf) < 0)
         return -1;
-    if (sqlite3_exec(s->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK)
+    if (sqlite3_exec(s->db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
         return fa_store_db_error(s, errbuf, "cannot begin the audit");
     sqlite3_bind_double(st, 1, fa_store_ns_to_secs(a->created_ns));
     fa_store_bind_text(st, 2, a->version ? a->version : "");

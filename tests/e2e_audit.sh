@@ -120,8 +120,35 @@ test_fail_on() {
     "$bin" check -q --db "$tmp/f5.db" --site "$site" --fail-on sometimes \
         "$samples/healthy.pcap" >/dev/null 2>&1
     [ $? -eq 2 ] || fail "bad --fail-on: exit status not 2"
-    "$bin" report --db "$tmp/f2.db" --audit 99 >/dev/null 2>"$tmp/err"
+    "$bin" report --db "$tmp/f2.db" --audit 99 -o "$tmp/none.html" >/dev/null 2>"$tmp/err"
     [ $? -eq 2 ] || fail "report of a missing audit: exit status not 2"
+    [ -e "$tmp/none.html" ] && fail "report of a missing audit created its output file"
+    printf 'role front-end 192.0.2.10\0\nrole database 192.0.2.30\n' >"$tmp/nul.rules"
+    "$bin" check -q --db "$tmp/f6.db" --site "$tmp/nul.rules" "$samples/healthy.pcap" \
+        >/dev/null 2>"$tmp/err"
+    [ $? -eq 2 ] || fail "NUL in a rule file: exit status not 2"
+    grep -q "nul.rules: .*NUL" "$tmp/err" || fail "NUL in a rule file: $(cat "$tmp/err")"
+    # A mistyped database or run would otherwise audit clean.
+    "$bin" audit --db "$tmp/typo.db" --site "$site" >/dev/null 2>"$tmp/err"
+    [ $? -eq 2 ] || fail "audit of a missing database: exit status not 2"
+    [ -e "$tmp/typo.db" ] && fail "audit of a missing database created it"
+    "$bin" audit --db "$tmp/f2.db" --site "$site" --run 99 >/dev/null 2>"$tmp/err"
+    [ $? -eq 2 ] || fail "audit of a missing run: exit status not 2"
+}
+
+# An audit that fails part way leaves nothing behind: a trigger makes the
+# store refuse the first blocked finding.
+test_atomic() {
+    local db=$tmp/atomic.db
+    "$bin" read -q --db "$db" "$samples/db-blocked.pcap" || fail "atomic: read failed"
+    sqlite3 "$db" "CREATE TRIGGER refuse BEFORE INSERT ON findings WHEN NEW.kind = 'blocked'
+                   BEGIN SELECT RAISE(ABORT, 'refused'); END"
+    "$bin" audit --db "$db" --site "$site" >/dev/null 2>"$tmp/err"
+    [ $? -eq 2 ] || fail "atomic: a failed audit did not exit 2"
+    [ "$(sqlite3 "$db" 'SELECT count(*) FROM audits')" = 0 ] ||
+        fail "atomic: the failed audit was stored"
+    [ "$(sqlite3 "$db" 'SELECT count(*) FROM requirements')" = 0 ] ||
+        fail "atomic: the failed audit's requirements were stored"
 }
 
 case $scenario in
@@ -132,8 +159,12 @@ icmp-prohibited) check_scenario icmp-prohibited 1 "$samples/icmp-prohibited.pcap
 ipv6) check_scenario ipv6 1 "$samples/ipv6.pcap" ;;
 vlan) check_scenario vlan 0 "$samples/vlan.pcap" ;;
 linux-sll) check_scenario linux-sll 0 "$samples/linux-sll.pcap" ;;
+# Path MTU discovery is no failure; LifeTime is judged by LifeTime's rule,
+# not the end users'; a lone SYN at the end of the capture is not blocked.
+edges) check_scenario edges 1 "$samples/edges.pcap" ;;
 variants) test_variants ;;
 stored) test_stored ;;
+atomic) test_atomic ;;
 fail-on) test_fail_on ;;
 *)
     echo "e2e_audit.sh: unknown scenario $scenario" >&2
