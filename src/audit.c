@@ -138,21 +138,10 @@ static int rule_direction(const struct fa_ruleset *rs, const struct fa_rule *rul
 }
 
 /* A known host is named by address in some role; `any` knows nobody. */
-static int role_names_addr(const struct fa_role *role, const struct fa_addr *a)
-{
-    for (size_t m = 0; m < role->nmembers; m++) {
-        const struct fa_member *mb = &role->members[m];
-        if (mb->kind == FA_MEMBER_RANGE && memcmp(a->b, mb->lo.b, 16) >= 0 &&
-            memcmp(a->b, mb->hi.b, 16) <= 0)
-            return 1;
-    }
-    return 0;
-}
-
 static int is_known(const struct fa_ruleset *rs, const struct fa_addr *a)
 {
     for (size_t i = 0; i < rs->nroles; i++)
-        if (role_names_addr(&rs->roles[i], a))
+        if (fa_role_names_addr(&rs->roles[i], a))
             return 1;
     return 0;
 }
@@ -168,7 +157,7 @@ static char *known_roles(const struct fa_ruleset *rs, const struct fa_addr *a)
     if (!f)
         return NULL;
     for (size_t i = 0; i < rs->nroles; i++) {
-        if (!role_names_addr(&rs->roles[i], a))
+        if (!fa_role_names_addr(&rs->roles[i], a))
             continue;
         fprintf(f, "%s%s", any ? "," : "", rs->roles[i].name);
         any = 1;
@@ -188,7 +177,7 @@ static int rule_precision(const struct fa_ruleset *rs, const struct fa_rule *rul
 {
     const struct fa_role *src = &rs->roles[dir == 1 ? rule->src : rule->dst];
     const struct fa_role *dst = &rs->roles[dir == 1 ? rule->dst : rule->src];
-    return role_names_addr(src, &r->orig_h) + role_names_addr(dst, &r->resp_h);
+    return fa_role_names_addr(src, &r->orig_h) + fa_role_names_addr(dst, &r->resp_h);
 }
 
 /* ---- outcome --------------------------------------------------------- */
@@ -425,7 +414,7 @@ static int64_t slow_threshold(const struct fa_ruleset *rs, const struct fa_rule 
         const struct fa_slow_setting *s = &rs->slow[i];
         if (s->role < 0)
             any = s->ns;
-        else if (role_names_addr(&rs->roles[s->role], resp) && (own == 0 || s->ns < own))
+        else if (fa_role_names_addr(&rs->roles[s->role], resp) && (own == 0 || s->ns < own))
             own = s->ns;
     }
     return own ? own : any;

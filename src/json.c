@@ -97,8 +97,9 @@ static void begin_value(struct fa_json *j, const char *key)
         int top = j->depth - 1;
 
         assert(!j->open[top].object == !key);
-        if (j->open[top].values++)
+        if (j->open[top].nonempty)
             fputs(j->open[top].lines ? ",\n" : ",", j->out);
+        j->open[top].nonempty = 1;
         if (key) {
             put_string(j->out, key);
             putc(':', j->out);
@@ -115,7 +116,7 @@ static void begin_container(struct fa_json *j, const char *key, int object, int 
         putc('\n', j->out);
     j->open[j->depth].object = (unsigned char)object;
     j->open[j->depth].lines = (unsigned char)(lines != 0);
-    j->open[j->depth].values = 0;
+    j->open[j->depth].nonempty = 0;
     j->depth++;
 }
 
@@ -133,7 +134,7 @@ void fa_json_end(struct fa_json *j)
 {
     assert(j->depth > 0);
     j->depth--;
-    if (j->open[j->depth].lines && j->open[j->depth].values)
+    if (j->open[j->depth].lines && j->open[j->depth].nonempty)
         putc('\n', j->out);
     putc(j->open[j->depth].object ? '}' : ']', j->out);
 }

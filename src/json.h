@@ -37,7 +37,8 @@ struct fa_json {
     FILE *out;
     int depth; /* containers open */
     struct {
-        unsigned char object, lines, values;
+        /* flags, not counts: a count would wrap and drop a comma */
+        unsigned char object, lines, nonempty;
     } open[FA_JSON_MAX_DEPTH];
 };
 

@@ -13,7 +13,9 @@
  *     sequence, a C1 control, or a character that reorders or hides text
  *     (bidi controls, zero-width characters) is shown as \xNN for each of
  *     its bytes, so nothing can move a cursor, start an escape sequence,
- *     break a table or disguise an address;
+ *     break a table or disguise an address; a backslash is shown doubled,
+ *     so that \xNN always means an escaped byte, never text that looks
+ *     like one;
  *   - the literals this file writes itself are plain ASCII with none of
  *     the characters any format treats specially;
  *   - times are UTC to the second for people, and seconds with 6 decimals
@@ -61,9 +63,10 @@
  *
  * Findings come in the store's order: errors, warnings, information, then
  * by kind, source, destination and port.  Strings are null where the
- * store holds none.  Times are numbers of seconds with 6 decimals, or
- * null when unset.  Strings that are not valid UTF-8 keep each stray byte
- * as the code point of the same number (json.h).
+ * store holds none; a finding's src_role and dst_role are null too when
+ * empty (no role names the host).  Times are numbers of seconds with 6
+ * decimals, or null when unset.  Strings that are not valid UTF-8 keep
+ * each stray byte as the code point of the same number (json.h).
  */
 #define _GNU_SOURCE /* asprintf() */
 
@@ -252,6 +255,31 @@ static void put_counted(struct report *r, uint64_t n, const char *one, const cha
     put_count(r, n);
     put(r, " ");
     put(r, n == 1 ? one : many);
+}
+
+/* ---- lists stored in one string ---------------------------------------- */
+
+#define SOURCES_SEP '\n' /* the audit's rule files, one a line: a path may hold spaces */
+#define EXAMPLES_SEP ' ' /* a finding's example uids */
+
+/* The next item of the list at *s, whose items are separated by sep
+ * (empty ones skipped), as a string to free; NULL at the end, or when
+ * memory runs out (r->oom then set).  *s moves past it. */
+static char *next_item(struct report *r, const char **s, char sep)
+{
+    while (*s && **s) {
+        const char *start = *s, *end = strchr(start, sep);
+        size_t len = end ? (size_t)(end - start) : strlen(start);
+        char *item;
+
+        *s = end ? end + 1 : start + len;
+        if (len == 0)
+            continue;
+        if (!(item = strndup(start, len)))
+            r->oom = 1;
+        return item;
+    }
+    return NULL;
 }
 
 /* ---- what may be shown as is -------------------------------------------- */
@@ -529,7 +557,8 @@ static const struct style text_style = {
 
 /* Punctuation that could start emphasis, code, a link, strike-through or
  * a table cell is escaped with a backslash; '<', '>' and '&' become
- * entities so no HTML tag or entity gets through. */
+ * entities so no HTML tag or entity gets through.  A backslash shows
+ * doubled, as in text, so that \xNN always means an escaped byte. */
 static void md_str(struct report *r, const char *s)
 {
     if (!s) {
@@ -548,7 +577,9 @@ static void md_str(struct report *r, const char *s)
             put(r, "&gt;"), s++;
         else if (*s == '&')
             put(r, "&amp;"), s++;
-        else if (n == 1 && strchr("\\`*_[]|~#", *s))
+        else if (*s == '\\')
+            put(r, "\\\\\\\\"), s++; /* shows as two */
+        else if (n == 1 && strchr("`*_[]|~#", *s))
             put(r, esc), s++;
         else
             put_n(r, s, (size_t)n, 1), s += n;
@@ -721,7 +752,8 @@ static const char html_css[] =
     "<body>\n";
 
 /* Everything markup could take for its own is an entity; what must not
- * be shown as is becomes a marked \xNN. */
+ * be shown as is becomes a marked \xNN, and a backslash shows doubled,
+ * as in text, so that \xNN always means an escaped byte. */
 static void html_str(struct report *r, const char *s)
 {
     if (!s) {
@@ -743,6 +775,8 @@ static void html_str(struct report *r, const char *s)
             put(r, "&quot;"), s++;
         else if (*s == '\'')
             put(r, "&#39;"), s++;
+        else if (*s == '\\')
+            put(r, "\\\\"), s++;
         else
             put_n(r, s, (size_t)n, 1), s += n;
     }
@@ -869,9 +903,17 @@ static const struct style html_style = {
 
 /* ---- pieces shared by the formats for people ------------------------------- */
 
+/* A finding's role, or NULL for none: an empty role names nothing either,
+ * and must not print as "()" or "". */
+static const char *role_or_null(const char *role)
+{
+    return role && role[0] ? role : NULL;
+}
+
 /* "10.0.0.5 (frontend)", "frontend" without a host, "-" without either. */
 static void put_endpoint(struct report *r, const char *host, const char *role)
 {
+    role = role_or_null(role);
     if (!host && !role) {
         put(r, "-");
         return;
@@ -945,24 +987,17 @@ static int summary_run(void *ctx, const struct fa_run_row *run)
     return write_failed(r);
 }
 
-/* Rule files are stored space separated. */
+/* Rule files are stored one a line: a path may hold spaces. */
 static void summary_rule_files(struct report *r)
 {
-    const char *s = r->audit.sources ? r->audit.sources : "";
+    const char *s = r->audit.sources;
+    char *file;
     int n = 0;
 
-    while (*s) {
-        size_t len = strcspn(s, " ");
-        char *word = len ? strndup(s, len) : NULL;
-
-        if (len && !word)
-            r->oom = 1;
-        if (word) {
-            put(r, n++ ? ", " : "");
-            r->st->str(r, word);
-            free(word);
-        }
-        s += len + (s[len] == ' ');
+    while ((file = next_item(r, &s, SOURCES_SEP)) != NULL) {
+        put(r, n++ ? ", " : "");
+        r->st->str(r, file);
+        free(file);
     }
     if (n == 0)
         put(r, "none");
@@ -1252,9 +1287,8 @@ static int write_human(struct report *r)
 {
     /* What failed comes first: it is what the reader came for. */
     r->st->begin(r);
-    if (human_summary(r) < 0 || human_section(r, SEC_FAILURES) < 0 ||
-        human_requirements(r) < 0 || human_section(r, SEC_UNEXPECTED) < 0 ||
-        human_section(r, SEC_INFORMATION) < 0)
+    if (human_summary(r) < 0 || human_section(r, SEC_FAILURES) < 0 || human_requirements(r) < 0 ||
+        human_section(r, SEC_UNEXPECTED) < 0 || human_section(r, SEC_INFORMATION) < 0)
         return -1;
     r->st->end(r);
     return 0;
@@ -1288,20 +1322,15 @@ static void json_rule(struct report *r, const char *file, int line)
         fa_json_null(&r->json, "rule_line");
 }
 
-/* Space-separated words as an array of strings. */
-static void json_words(struct report *r, const char *key, const char *s)
+/* The items of a list separated by sep, as an array of strings. */
+static void json_list(struct report *r, const char *key, const char *s, char sep)
 {
-    fa_json_begin_array(&r->json, key, 0);
-    while (s && *s) {
-        size_t len = strcspn(s, " ");
-        char *word = len ? strndup(s, len) : NULL;
+    char *item;
 
-        if (len && !word)
-            r->oom = 1;
-        if (word)
-            fa_json_str(&r->json, NULL, word);
-        free(word);
-        s += len + (s[len] == ' ');
+    fa_json_begin_array(&r->json, key, 0);
+    while ((item = next_item(r, &s, sep)) != NULL) {
+        fa_json_str(&r->json, NULL, item);
+        free(item);
     }
     fa_json_end(&r->json);
 }
@@ -1369,7 +1398,7 @@ static int json_summary(struct report *r)
     fa_json_str(j, "version", r->audit.version);
     fa_json_str(j, "report_version", FA_VERSION);
     fa_json_str(j, "fail_on", r->audit.fail_on);
-    json_words(r, "rule_files", r->audit.sources);
+    json_list(r, "rule_files", r->audit.sources, SOURCES_SEP);
     fa_json_begin_array(j, "runs", 1);
     if (each_run(r, json_run) < 0)
         return -1;
@@ -1426,9 +1455,9 @@ static int json_finding(void *ctx, const struct fa_finding *f)
     json_rule(r, f->rule_file, f->rule_line);
     fa_json_str(j, "rule_text", f->rule_text);
     fa_json_str(j, "src", f->src);
-    fa_json_str(j, "src_role", f->src_role);
+    fa_json_str(j, "src_role", role_or_null(f->src_role));
     fa_json_str(j, "dst", f->dst);
-    fa_json_str(j, "dst_role", f->dst_role);
+    fa_json_str(j, "dst_role", role_or_null(f->dst_role));
     fa_json_str(j, "proto", f->proto);
     if (f->port >= 0)
         fa_json_int(j, "port", f->port);
@@ -1439,7 +1468,7 @@ static int json_finding(void *ctx, const struct fa_finding *f)
     json_time(j, "first_seen", f->first_ns);
     json_time(j, "last_seen", f->last_ns);
     fa_json_str(j, "detail", f->detail);
-    json_words(r, "examples", f->examples);
+    json_list(r, "examples", f->examples, EXAMPLES_SEP);
     fa_json_str(j, "message", f->message);
     fa_json_end(j);
     return write_failed(r);

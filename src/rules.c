@@ -17,7 +17,13 @@
  *   - a role keeps its index once created: a later file replaces its
  *     members in place, and rules refer to roles by name until
  *     fa_ruleset_finish(), so files may refer forward to each other;
- *   - nothing is global; errors go to the caller's errbuf.
+ *   - nothing is global; errors go to the caller's errbuf;
+ *   - messages are plain ASCII on one line: file names and text quoted
+ *     from a file go through escape(), so no byte of the file reaches a
+ *     terminal as is;
+ *   - a ruleset stays small whatever its files say: a rule has at most
+ *     FA_RULES_MAX_GROUPS port groups and the ruleset at most
+ *     FA_RULES_MAX_PORT_ALTS alternatives once port names are expanded.
  */
 #include "rules.h"
 
@@ -29,9 +35,11 @@
 #include <string.h>
 #include <strings.h>
 
-#define MAX_LINE 4096               /* bytes, without the end of line */
-#define MAX_FILE (16 * 1024 * 1024) /* a rules file is text a person edits */
-#define MAX_QUOTE 60                /* bytes of an offending token shown in a message */
+#define MAX_LINE 4096                        /* bytes, without the end of line */
+#define MAX_FILE (16 * 1024 * 1024)          /* a rules file is text a person edits */
+#define MAX_QUOTE 60                         /* bytes of an offending token shown in a message */
+#define QUOTE_SIZE (MAX_QUOTE * 4 + 8)       /* quote()'s result: each byte may take 4, \xNN */
+#define NAME_SIZE (FA_RULES_ERRBUF_SIZE / 2) /* a file name leaves room for the message */
 
 #define EXPECT_MEMBER "a member (address, prefix, range, any, none or name:PATTERN)"
 #define EXPECT_PROTO "a protocol (tcp, udp, tcp/PORTS, udp/PORTS, icmp or any)"
@@ -43,11 +51,52 @@ struct where {
     char *errbuf;
     const char *file;
     int line;
+    size_t *alts; /* port alternatives built so far in the ruleset; NULL: not building */
 };
+
+/* s[0..n) fit for a message, into buf (size bytes, cut at a whole
+ * escape): a byte that is not printable ASCII becomes \xNN and a
+ * backslash is doubled, as the text report writes them.  Bytes from a
+ * file could otherwise move a terminal's cursor, reorder the line (bidi
+ * controls), split it (a newline in a file name), or pose as an escape.
+ * Returns how many bytes of s it took. */
+static size_t escape(char *buf, size_t size, const char *s, size_t n)
+{
+    size_t o = 0, i;
+    for (i = 0; i < n; i++) {
+        unsigned char c = (unsigned char)s[i];
+        char e[5];
+        size_t len;
+        if (c == '\\')
+            len = (size_t)snprintf(e, sizeof e, "\\\\");
+        else if (c < 0x20 || c >= 0x7f)
+            len = (size_t)snprintf(e, sizeof e, "\\x%02x", c);
+        else
+            e[0] = (char)c, e[1] = '\0', len = 1;
+        if (o + len >= size)
+            break;
+        memcpy(buf + o, e, len);
+        o += len;
+    }
+    buf[o] = '\0';
+    return i;
+}
+
+/* A file name for a message, escaped, into buf (NAME_SIZE bytes); a
+ * longer one is cut and ends with "...". */
+static const char *file_name(char *buf, const char *path)
+{
+    size_t n = strlen(path);
+    if (escape(buf, NAME_SIZE - 3, path, n) < n)
+        strcat(buf, "...");
+    return buf;
+}
 
 static int vfail(const struct where *w, int col, const char *fmt, va_list ap)
 {
-    int n = snprintf(w->errbuf, FA_RULES_ERRBUF_SIZE, "%s:%d:%d: ", w->file, w->line, col);
+    char file[NAME_SIZE];
+    int n = snprintf(w->errbuf, FA_RULES_ERRBUF_SIZE, "%s:%d:%d: ", file_name(file, w->file),
+                     w->line, col);
     if (n >= 0 && n < FA_RULES_ERRBUF_SIZE)
         vsnprintf(w->errbuf + n, FA_RULES_ERRBUF_SIZE - (size_t)n, fmt, ap);
     return -1;
@@ -71,13 +120,13 @@ static int out_of_memory(char *errbuf)
     return -1;
 }
 
-/* "'text'" for a message, shortened so the message stays readable. */
+/* "'text'" for a message, escaped, and shortened so that the message
+ * stays readable; buf holds QUOTE_SIZE bytes. */
 static const char *quote(char *buf, size_t size, const char *s, size_t n)
 {
-    if (n > MAX_QUOTE)
-        snprintf(buf, size, "'%.*s...'", MAX_QUOTE, s);
-    else
-        snprintf(buf, size, "'%.*s'", (int)n, s);
+    char text[MAX_QUOTE * 4 + 1];
+    escape(text, sizeof text, s, n > MAX_QUOTE ? MAX_QUOTE : n);
+    snprintf(buf, size, "'%s%s'", text, n > MAX_QUOTE ? "..." : "");
     return buf;
 }
 
@@ -255,18 +304,30 @@ static struct fa_slow_setting *find_slow(const struct fa_ruleset *rs, const char
     return NULL;
 }
 
+int fa_member_has_addr(const struct fa_member *m, const struct fa_addr *addr)
+{
+    if (m->kind == FA_MEMBER_ANY)
+        return 1;
+    /* 16 bytes compared in order are the address as one big-endian
+     * number; IPv4-mapped addresses form one block of it, which an IPv6
+     * prefix such as ::/0 spans without meaning to. */
+    return m->kind == FA_MEMBER_RANGE && !m->v4 == !fa_addr_is_v4(addr) &&
+           memcmp(m->lo.b, addr->b, 16) <= 0 && memcmp(addr->b, m->hi.b, 16) <= 0;
+}
+
 int fa_role_has_addr(const struct fa_role *role, const struct fa_addr *addr)
 {
-    for (size_t i = 0; i < role->nmembers; i++) {
-        const struct fa_member *m = &role->members[i];
-        if (m->kind == FA_MEMBER_ANY)
+    for (size_t i = 0; i < role->nmembers; i++)
+        if (fa_member_has_addr(&role->members[i], addr))
             return 1;
-        /* 16 bytes compared in order are the address as one big-endian
-         * number; IPv4-mapped addresses form one block of it. */
-        if (m->kind == FA_MEMBER_RANGE && memcmp(m->lo.b, addr->b, 16) <= 0 &&
-            memcmp(addr->b, m->hi.b, 16) <= 0)
+    return 0;
+}
+
+int fa_role_names_addr(const struct fa_role *role, const struct fa_addr *addr)
+{
+    for (size_t i = 0; i < role->nmembers; i++)
+        if (role->members[i].kind == FA_MEMBER_RANGE && fa_member_has_addr(&role->members[i], addr))
             return 1;
-    }
     return 0;
 }
 
@@ -317,6 +378,19 @@ static int add_alt(const struct where *w, struct fa_port_group *g, long lo, long
     g->alts[g->nalts].lo = (uint16_t)lo;
     g->alts[g->nalts].hi = (uint16_t)hi;
     g->nalts++;
+    if (w->alts)
+        (*w->alts)++;
+    return 0;
+}
+
+/* Fails at col once the ruleset holds more alternatives than it may: a
+ * port name used many times would otherwise multiply its alternatives
+ * without bound. */
+static int check_alts(const struct where *w, int col)
+{
+    if (w->alts && *w->alts > FA_RULES_MAX_PORT_ALTS)
+        return fail_at(w, col, "too many ports: the ruleset may hold at most %d port alternatives",
+                       FA_RULES_MAX_PORT_ALTS);
     return 0;
 }
 
@@ -339,7 +413,7 @@ static int parse_alt(const struct where *w, const char *s, size_t n, char next, 
 {
     const char *what =
         flags & PORTS_NAMES ? "a port, a port range or a port name" : "a port or a port range";
-    char q[MAX_QUOTE + 8], name[MAX_LINE + 1];
+    char q[QUOTE_SIZE], name[MAX_LINE + 1];
     size_t d = digits(s, n);
 
     if (n == 0) {
@@ -395,6 +469,9 @@ static int parse_group(const struct where *w, const char *s, size_t n, char end,
             k++;
         if (parse_alt(w, s + i, k - i, k < n ? '|' : end, col + (int)i, flags, rs, g) < 0)
             return -1;
+        /* A name's alternatives are counted where the name is used. */
+        if ((flags & PORTS_NAMES) && check_alts(w, col + (int)i) < 0)
+            return -1;
         if (k == n)
             return 0;
         i = k + 1;
@@ -407,12 +484,17 @@ static int parse_ports(const struct where *w, const char *spec, int col, unsigne
                        const struct fa_ruleset *rs, struct fa_port_group **out, size_t *nout)
 {
     struct fa_port_group *groups = NULL, g;
-    size_t ngroups = 0, i = 0;
+    size_t ngroups = 0, seen = 0, i = 0;
     for (;;) {
         size_t k = i;
         while (spec[k] && spec[k] != ',')
             k++;
         memset(&g, 0, sizeof g);
+        if (seen++ == FA_RULES_MAX_GROUPS) {
+            fail_at(w, col + (int)i, "too many port groups: a rule may have at most %d",
+                    FA_RULES_MAX_GROUPS);
+            goto fail;
+        }
         if (parse_group(w, spec + i, k - i, spec[k], col + (int)i, flags, rs, out ? &g : NULL) < 0)
             goto fail;
         if (spec[k] == ',' && !(flags & PORTS_GROUPS)) {
@@ -496,9 +578,12 @@ static int parse_addr(const char *s, size_t n, struct fa_addr *a)
     memcpy(tmp, s, n);
     tmp[n] = '\0';
     switch (fa_addr_parse(tmp, a)) {
-    case 4: return AF_INET;
-    case 6: return AF_INET6;
-    default: return 0;
+    case 4:
+        return AF_INET;
+    case 6:
+        return AF_INET6;
+    default:
+        return 0;
     }
 }
 
@@ -535,8 +620,8 @@ struct parser {
     char buf[MAX_LINE + 2]; /* token texts, each NUL-terminated */
     struct token tok[MAX_LINE / 2 + 1];
     size_t ntok;
-    int end_col;           /* just after the last token: where "end of line" is */
-    char q[MAX_QUOTE + 8]; /* found()'s result */
+    int end_col;        /* just after the last token: where "end of line" is */
+    char q[QUOTE_SIZE]; /* found()'s result */
 };
 
 static int fail(struct parser *p, int col, const char *fmt, ...)
@@ -584,10 +669,18 @@ static long read_string(struct parser *p, size_t len, size_t i, char **out)
     char *o = *out;
     while (j < len && p->raw[j] != '"') {
         if (p->raw[j] == '\\' && j + 1 < len) {
-            if (p->raw[j + 1] != '"' && p->raw[j + 1] != '\\')
+            unsigned char c = (unsigned char)p->raw[j + 1];
+            if (c != '"' && c != '\\') {
+                /* Shown as is only when printable: no byte of the file
+                 * reaches the terminal raw. */
+                if (c < 0x20 || c >= 0x7f)
+                    return fail(p, (int)j + 1,
+                                "unknown escape in string: byte 0x%02x after '\\'; only \\\" and "
+                                "\\\\ are allowed",
+                                c);
                 return fail(p, (int)j + 1,
-                            "unknown escape '\\%c' in string; only \\\" and \\\\ are allowed",
-                            p->raw[j + 1]);
+                            "unknown escape '\\%c' in string; only \\\" and \\\\ are allowed", c);
+            }
             j++;
         }
         *o++ = p->raw[j++];
@@ -705,13 +798,19 @@ static int parse_member(struct parser *p, const struct token *t, struct fa_membe
         return 0;
     }
     m->kind = FA_MEMBER_RANGE;
-    if (slash)
-        return parse_prefix(p, t, slash, m);
-    if (dash)
-        return parse_range(p, t, dash, m);
-    if (!parse_addr(s, strlen(s), &m->lo))
-        return fail(p, t->col, "expected " EXPECT_MEMBER ", found %s", found(p, t));
-    m->hi = m->lo;
+    if (slash) {
+        if (parse_prefix(p, t, slash, m) < 0)
+            return -1;
+    } else if (dash) {
+        if (parse_range(p, t, dash, m) < 0)
+            return -1;
+    } else {
+        if (!parse_addr(s, strlen(s), &m->lo))
+            return fail(p, t->col, "expected " EXPECT_MEMBER ", found %s", found(p, t));
+        m->hi = m->lo;
+    }
+    /* Written as IPv4, or as IPv6 wholly in ::ffff:0:0/96: an IPv4 member. */
+    m->v4 = fa_addr_is_v4(&m->lo) && fa_addr_is_v4(&m->hi);
     return 0;
 }
 
@@ -1112,12 +1211,13 @@ int fa_ruleset_load_text(struct fa_ruleset *rs, const char *name, const char *te
 int fa_ruleset_load_file(struct fa_ruleset *rs, const char *path, char *errbuf)
 {
     FILE *f = fopen(path, "rb");
-    char *data = NULL;
+    char *data = NULL, name[NAME_SIZE];
     size_t len = 0, cap = 0, got;
     int rc, err;
 
+    file_name(name, path);
     if (!f) {
-        snprintf(errbuf, FA_RULES_ERRBUF_SIZE, "%s: cannot read: %s", path, strerror(errno));
+        snprintf(errbuf, FA_RULES_ERRBUF_SIZE, "%s: cannot read: %s", name, strerror(errno));
         return -1;
     }
     do {
@@ -1130,7 +1230,7 @@ int fa_ruleset_load_file(struct fa_ruleset *rs, const char *path, char *errbuf)
             if (!more) {
                 if (cap > MAX_FILE)
                     snprintf(errbuf, FA_RULES_ERRBUF_SIZE, "%s: cannot read: larger than %d MiB",
-                             path, MAX_FILE >> 20);
+                             name, MAX_FILE >> 20);
                 else
                     out_of_memory(errbuf);
                 free(data);
@@ -1147,7 +1247,7 @@ int fa_ruleset_load_file(struct fa_ruleset *rs, const char *path, char *errbuf)
         err = errno;
         free(data);
         fclose(f);
-        snprintf(errbuf, FA_RULES_ERRBUF_SIZE, "%s: cannot read: %s", path, strerror(err));
+        snprintf(errbuf, FA_RULES_ERRBUF_SIZE, "%s: cannot read: %s", name, strerror(err));
         return -1;
     }
     fclose(f);
@@ -1188,9 +1288,76 @@ static int resolve_role(struct fa_ruleset *rs, const struct where *w, const char
     return i < 0 ? -1 : 0;
 }
 
-static int resolve_rule(struct fa_ruleset *rs, struct fa_rule *r, char *errbuf)
+/* A run of ports of one group of a rule. */
+struct span {
+    uint16_t lo, hi;
+    size_t group;
+};
+
+static int span_by_group(const void *a, const void *b)
 {
-    struct where w = {errbuf, r->file, r->line};
+    const struct span *x = a, *y = b;
+    if (x->group != y->group)
+        return x->group < y->group ? -1 : 1;
+    return (int)x->lo - (int)y->lo;
+}
+
+static int span_by_lo(const void *a, const void *b)
+{
+    return (int)((const struct span *)a)->lo - (int)((const struct span *)b)->lo;
+}
+
+/* Fails at col when a port is in two groups of a rule: the audit counts a
+ * flow for the first group that holds its port, so the later group could
+ * never be observed.  Alternatives of one group may overlap.  Sorting
+ * keeps this fast for the largest rule the limits allow. */
+static int check_overlap(const struct where *w, int col, const struct fa_port_group *g,
+                         size_t ngroups)
+{
+    struct span *sp;
+    size_t n = 0, m = 0;
+    long top = -1;
+
+    if (ngroups < 2)
+        return 0;
+    for (size_t i = 0; i < ngroups; i++)
+        n += g[i].nalts;
+    if (!(sp = malloc(n * sizeof *sp)))
+        return out_of_memory(w->errbuf);
+    for (size_t i = 0; i < ngroups; i++)
+        for (size_t k = 0; k < g[i].nalts; k++)
+            sp[m++] = (struct span){g[i].alts[k].lo, g[i].alts[k].hi, i};
+    qsort(sp, n, sizeof *sp, span_by_group);
+    m = 0; /* each group's alternatives merged into disjoint spans */
+    for (size_t k = 0; k < n; k++) {
+        if (m > 0 && sp[m - 1].group == sp[k].group && sp[k].lo <= sp[m - 1].hi) {
+            if (sp[k].hi > sp[m - 1].hi)
+                sp[m - 1].hi = sp[k].hi;
+        } else {
+            sp[m++] = sp[k];
+        }
+    }
+    qsort(sp, m, sizeof *sp, span_by_lo);
+    /* A span starting at or below the highest port of the spans before it
+     * shares its first port with the span that reached that height, which
+     * is of another group since a group's spans are disjoint; the first
+     * found is the lowest port shared. */
+    for (size_t k = 0; k < m; k++) {
+        if ((long)sp[k].lo <= top) {
+            unsigned port = sp[k].lo;
+            free(sp);
+            return fail_at(w, col, "port %u is in two groups of this rule", port);
+        }
+        if ((long)sp[k].hi > top)
+            top = sp[k].hi;
+    }
+    free(sp);
+    return 0;
+}
+
+static int resolve_rule(struct fa_ruleset *rs, struct fa_rule *r, char *errbuf, size_t *alts)
+{
+    struct where w = {errbuf, r->file, r->line, alts};
     if (resolve_role(rs, &w, r->src_name, r->src_col, &r->src) < 0 ||
         resolve_role(rs, &w, r->dst_name, r->dst_col, &r->dst) < 0)
         return -1;
@@ -1199,18 +1366,21 @@ static int resolve_rule(struct fa_ruleset *rs, struct fa_rule *r, char *errbuf)
     r->ngroups = 0;
     if (!r->ports)
         return 0;
-    return parse_ports(&w, r->ports, r->ports_col, PORTS_GROUPS | PORTS_NAMES, rs, &r->groups,
-                       &r->ngroups);
+    if (parse_ports(&w, r->ports, r->ports_col, PORTS_GROUPS | PORTS_NAMES, rs, &r->groups,
+                    &r->ngroups) < 0)
+        return -1;
+    return check_overlap(&w, r->ports_col, r->groups, r->ngroups);
 }
 
 int fa_ruleset_finish(struct fa_ruleset *rs, char *errbuf)
 {
+    size_t alts = 0; /* every rule's groups are built again, so counted again */
     for (size_t i = 0; i < rs->nrules; i++)
-        if (resolve_rule(rs, &rs->rules[i], errbuf) < 0)
+        if (resolve_rule(rs, &rs->rules[i], errbuf, &alts) < 0)
             return -1;
     for (size_t i = 0; i < rs->nslow; i++) {
         struct fa_slow_setting *s = &rs->slow[i];
-        struct where w = {errbuf, s->file, s->line};
+        struct where w = {errbuf, s->file, s->line, NULL};
         s->role = strcmp(s->role_name, "any") == 0 ? -1 : fa_ruleset_role(rs, s->role_name);
         if (s->role < 0 && strcmp(s->role_name, "any") != 0)
             return fail_at(&w, s->col, "unknown role '%s'", s->role_name);

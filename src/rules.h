@@ -28,6 +28,10 @@ enum fa_member_kind {
 struct fa_member {
     enum fa_member_kind kind;
     struct fa_addr lo, hi; /* FA_MEMBER_RANGE; IPv4 members are IPv4-mapped */
+    uint8_t v4;            /* FA_MEMBER_RANGE: 1 for an IPv4 member (written as IPv4, or as
+                              IPv6 with both ends IPv4-mapped), which holds IPv4 addresses
+                              only; 0 for IPv6, which holds no IPv4-mapped address, since
+                              IPv4 traffic is stored in that form and ::/0 would cover it */
     char *pattern;         /* FA_MEMBER_NAME, lower case: "architecture.outsystems.com",
                               "*.outsystems.com" */
 };
@@ -43,7 +47,14 @@ struct fa_role {
 
 /* Ports: a rule's port list is groups separated by ','; a group is
  * alternatives separated by '|': "80,443" is two groups, each required on
- * its own; "1433|1521" is one group that either port satisfies. */
+ * its own; "1433|1521" is one group that either port satisfies.  No port
+ * is in two groups of a rule: a flow counts for the first group holding
+ * its port, so a later one could never be observed.  Port names expand
+ * into alternatives, so a few lines could name millions of them; the
+ * limits below keep a hostile file from exhausting memory. */
+#define FA_RULES_MAX_GROUPS 1024      /* port groups in one rule */
+#define FA_RULES_MAX_PORT_ALTS 100000 /* alternatives in the whole ruleset, names expanded */
+
 struct fa_port_range {
     uint16_t lo, hi;
 };
@@ -117,7 +128,10 @@ void fa_ruleset_free(struct fa_ruleset *rs);
 /* Parses a file (or text already in memory, named name in messages) into
  * rs.  Returns 0, or -1 with "NAME:LINE:COLUMN: what was expected" in
  * errbuf (FA_RULES_ERRBUF_SIZE).  Parsing stops at the first mistake; rs
- * then holds the statements before it and must still be freed. */
+ * then holds the statements before it and must still be freed.  The file
+ * name and text quoted from the file are escaped in messages: a byte that
+ * is not printable ASCII is \xNN and a backslash is doubled, so a message
+ * is one line of plain ASCII whatever the file holds. */
 int fa_ruleset_load_file(struct fa_ruleset *rs, const char *path, char *errbuf);
 int fa_ruleset_load_text(struct fa_ruleset *rs, const char *name, const char *text, char *errbuf);
 
@@ -125,16 +139,25 @@ int fa_ruleset_load_text(struct fa_ruleset *rs, const char *name, const char *te
  * rule's src, dst and groups and each setting's role, adding the built-in
  * role "any" (one FA_MEMBER_ANY member) when something uses it.  May be
  * called again after loading more.  Returns 0, or -1 with
- * "FILE:LINE:COLUMN: unknown role 'x'" (or "unknown port name 'x'") in
- * errbuf. */
+ * "FILE:LINE:COLUMN: unknown role 'x'" (or "unknown port name 'x'", a port
+ * in two groups of a rule, too many port alternatives) in errbuf. */
 int fa_ruleset_finish(struct fa_ruleset *rs, char *errbuf);
 
 /* Index of the role called name (in any case), or -1. */
 int fa_ruleset_role(const struct fa_ruleset *rs, const char *name);
 
+/* 1 when addr is in the member: any holds every address; an address,
+ * prefix or range holds the addresses of its own family in it (see
+ * fa_member.v4); name: holds none. */
+int fa_member_has_addr(const struct fa_member *m, const struct fa_addr *addr);
+
 /* 1 when addr is a member of role by address (any, single, prefix,
  * range); name: members match nothing here. */
 int fa_role_has_addr(const struct fa_role *role, const struct fa_addr *addr);
+
+/* 1 when the role names addr by address: an address, prefix or range
+ * member holds it (any and name: members name nobody). */
+int fa_role_names_addr(const struct fa_role *role, const struct fa_addr *addr);
 
 /* 1 when port is in the group. */
 int fa_port_group_has(const struct fa_port_group *g, uint16_t port);

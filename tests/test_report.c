@@ -75,13 +75,16 @@ static void finding(struct fa_store *s, int64_t audit, const struct fa_finding *
         fail_msg("finding: %s", err);
 }
 
-static int64_t begin_audit(struct fa_store *s, const char *runs)
+/* The audit stores its rule files one a line. */
+#define FIXTURE_SOURCES "rules/outsystems-11.rules\nsite.rules"
+
+static int64_t begin_audit_of(struct fa_store *s, const char *runs, const char *sources)
 {
     char err[FA_STORE_ERRBUF_SIZE] = "";
     struct fa_audit_info a = {
         .created_ns = 1700003600000000000, /* 2023-11-14 23:13:20 UTC */
         .version = "0.1.0",
-        .sources = "rules/outsystems-11.rules site.rules",
+        .sources = sources,
         .rules_text = "role fe 10.0.0.0/24\n",
         .runs = runs,
         .flows = 42,
@@ -92,6 +95,11 @@ static int64_t begin_audit(struct fa_store *s, const char *runs)
     if (id < 0)
         fail_msg("begin_audit: %s", err);
     return id;
+}
+
+static int64_t begin_audit(struct fa_store *s, const char *runs)
+{
+    return begin_audit_of(s, runs, FIXTURE_SOURCES);
 }
 
 static void end_audit(struct fa_store *s)
@@ -828,7 +836,7 @@ static void test_hostile_text(void **state)
 }
 
 #define HOSTILE_MD                                                                                 \
-    "&lt;script&gt;alert(\"x\")&lt;/script&gt; 'q' &amp; \\| \\\\ \\`c\\` \\[l\\](u)"              \
+    "&lt;script&gt;alert(\"x\")&lt;/script&gt; 'q' &amp; \\| \\\\\\\\ \\`c\\` \\[l\\](u)"          \
     " a\\\\x0ab \\\\x1b\\[31m \\\\x01\\\\x7f \\\\xe2\\\\x80\\\\xae \\\\xc2\\\\x9b"                 \
     " \xc3\xa9 \\\\xff!"
 
@@ -883,7 +891,7 @@ static void test_hostile_markdown(void **state)
 }
 
 #define HOSTILE_HTML                                                                               \
-    "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &#39;q&#39; &amp; | \\ `c` [l](u) "         \
+    "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &#39;q&#39; &amp; | \\\\ `c` [l](u) "       \
     "a<span class=\"esc\">\\x0a</span>b <span class=\"esc\">\\x1b</span>[31m "                     \
     "<span class=\"esc\">\\x01</span><span class=\"esc\">\\x7f</span> "                            \
     "<span class=\"esc\">\\xe2</span><span class=\"esc\">\\x80</span>"                             \
@@ -975,6 +983,60 @@ static void test_json_writer(void **state)
                         "\"n\":null},\n-1.500000,\n0.000001\n],\n\"e\":[\n],\n\"o\":{}\n}");
 }
 
+/* A container holds any number of values: each after the first takes a
+ * comma, the 257th as the 2nd. */
+static void write_many(struct fa_json *j)
+{
+    char key[16];
+
+    fa_json_begin_object(j, NULL, 1);
+    fa_json_begin_array(j, "lines", 1);
+    for (int i = 0; i < 1000; i++)
+        fa_json_int(j, NULL, i);
+    fa_json_end(j);
+    fa_json_begin_array(j, "flat", 0);
+    for (int i = 0; i < 1000; i++)
+        fa_json_str(j, NULL, i % 2 ? "odd" : NULL);
+    fa_json_end(j);
+    fa_json_begin_object(j, "keys", 0);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        fa_json_uint(j, key, (uint64_t)i * 3);
+    }
+    fa_json_end(j);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "top%d", i);
+        fa_json_bool(j, key, i % 3 == 0);
+    }
+    fa_json_end(j);
+}
+
+static void test_json_writer_many(void **state)
+{
+    json_t *doc = parse(json_of(write_many)), *a, *o;
+    char key[16];
+
+    (void)state;
+    assert_int_equal(json_object_size(doc), 3 + 1000);
+    a = json_object_get(doc, "lines");
+    assert_int_equal(json_array_size(a), 1000);
+    for (int i = 0; i < 1000; i++)
+        assert_int_equal(json_integer_value(json_array_get(a, (size_t)i)), i);
+    a = json_object_get(doc, "flat");
+    assert_int_equal(json_array_size(a), 1000);
+    assert_true(json_is_null(json_array_get(a, 256)));
+    assert_string_equal(json_string_value(json_array_get(a, 999)), "odd");
+    o = json_object_get(doc, "keys");
+    assert_int_equal(json_object_size(o), 1000);
+    for (int i = 0; i < 1000; i++) {
+        snprintf(key, sizeof key, "k%d", i);
+        assert_int_equal(jint(o, key), i * 3);
+    }
+    assert_true(json_is_true(json_object_get(doc, "top999")));
+    assert_true(json_is_false(json_object_get(doc, "top256")));
+    json_decref(doc);
+}
+
 /* ---- edges ----------------------------------------------------------------------- */
 
 /* An audit of nothing: no run (though the database has some), no
@@ -1020,6 +1082,114 @@ static void test_empty_audit(void **state)
     text = render(path, FA_REPORT_HTML);
     contains(text, "<h2>Failures</h2>\n<p>None.</p>\n");
     lacks(text, "<table>");
+}
+
+/* A backslash in stored text shows doubled, so that text reading "\xe2"
+ * never looks like the escaped byte 0xe2 next to it. */
+static void test_backslashes(void **state)
+{
+    const char *path = db_path("backslash.db");
+    struct fa_store *s = open_ok(path, 0);
+    struct fa_finding f = fixture_findings[0];
+    const char *text;
+
+    (void)state;
+    fixture_runs(s, "x.pcap");
+    f.message = "\\xe2 \xe2 \\";
+    finding(s, begin_audit(s, "1"), &f);
+    end_audit(s);
+    fa_store_close(s);
+
+    text = render(path, FA_REPORT_TEXT);
+    contains(text, "\n    message   \\\\xe2 \\xe2 \\\\\n");
+    /* Markdown takes "\\" for one backslash: it shows "\\xe2 \xe2 \\". */
+    text = render(path, FA_REPORT_MARKDOWN);
+    contains(text, " | \\\\\\\\xe2 \\\\xe2 \\\\\\\\ |\n");
+    text = render(path, FA_REPORT_HTML);
+    contains(text, "<td>\\\\xe2 <span class=\"esc\">\\xe2</span> \\\\</td></tr>\n");
+    /* JSON has its own escaping, which is unambiguous. */
+    contains(render(path, FA_REPORT_JSON), "\"message\":\"\\\\xe2 \\u00e2 \\\\\"");
+}
+
+/* A host that no role names has no role: not "()", not "". */
+static void test_empty_role(void **state)
+{
+    const char *path = db_path("norole.db");
+    struct fa_store *s = open_ok(path, 0);
+    struct fa_finding f = fixture_findings[4]; /* unexpected, src_role fe, dst_role NULL */
+    json_t *doc, *js;
+    const char *text;
+    int64_t audit;
+
+    (void)state;
+    fixture_runs(s, "x.pcap");
+    audit = begin_audit(s, "1");
+    f.src_role = "";
+    f.dst_role = "";
+    finding(s, audit, &f);
+    f = fixture_findings[6]; /* not-observed: roles, no hosts */
+    f.dst_role = "";
+    finding(s, audit, &f);
+    end_audit(s);
+    fa_store_close(s);
+
+    text = render(path, FA_REPORT_TEXT);
+    contains(text, "\n[warning] unexpected  10.0.0.5 -> 203.0.113.9  udp/5353\n");
+    contains(text, "\n[info] not-observed  fe -> -\n");
+    lacks(text, "()");
+    text = render(path, FA_REPORT_MARKDOWN);
+    contains(text, "| **warning** | unexpected | 10.0.0.5 | 203.0.113.9 | udp/5353 |");
+    contains(text, "| **info** | not-observed | fe | - | - |");
+    lacks(text, "()");
+    text = render(path, FA_REPORT_HTML);
+    contains(text, "<td>unexpected</td><td>10.0.0.5</td><td>203.0.113.9</td>");
+    lacks(text, "()");
+
+    doc = parse(render(path, FA_REPORT_JSON));
+    js = json_array_get(json_object_get(doc, "findings"), 0);
+    assert_string_equal(jstr(js, "kind"), "unexpected");
+    assert_jnull(js, "src_role");
+    assert_jnull(js, "dst_role");
+    js = json_array_get(json_object_get(doc, "findings"), 1);
+    assert_string_equal(jstr(js, "src_role"), "fe");
+    assert_jnull(js, "dst_role");
+    json_decref(doc);
+}
+
+/* Rule files are one a line in the audit, so a path may hold spaces. */
+static void test_rule_files(void **state)
+{
+    const char *path = db_path("files.db");
+    struct fa_store *s = open_ok(path, 0);
+    json_t *doc, *files;
+    const char *text;
+
+    (void)state;
+    fixture_runs(s, "x.pcap");
+    begin_audit_of(s, "1", "/etc/flowaudit/my matrix.rules\n\nsite file.rules\n");
+    end_audit(s);
+    fa_store_close(s);
+
+    text = render(path, FA_REPORT_TEXT);
+    contains(text, "\nRule files     /etc/flowaudit/my matrix.rules, site file.rules\n");
+    text = render(path, FA_REPORT_MARKDOWN);
+    contains(text, "\n- **Rule files:** /etc/flowaudit/my matrix.rules, site file.rules\n");
+    text = render(path, FA_REPORT_HTML);
+    contains(text, "<td>/etc/flowaudit/my matrix.rules, site file.rules</td>");
+    doc = parse(render(path, FA_REPORT_JSON));
+    files = json_object_get(json_object_get(doc, "summary"), "rule_files");
+    assert_int_equal(json_array_size(files), 2);
+    assert_string_equal(json_string_value(json_array_get(files, 0)),
+                        "/etc/flowaudit/my matrix.rules");
+    assert_string_equal(json_string_value(json_array_get(files, 1)), "site file.rules");
+    json_decref(doc);
+
+    /* Examples stay space separated. */
+    doc = parse(render(fixture_path(), FA_REPORT_JSON));
+    files = json_object_get(json_array_get(json_object_get(doc, "findings"), 0), "examples");
+    assert_int_equal(json_array_size(files), 3);
+    assert_string_equal(json_string_value(json_array_get(files, 2)), "CAAAAAAAAAAAAAAAA3");
+    json_decref(doc);
 }
 
 static void test_errors(void **state)
@@ -1090,6 +1260,8 @@ int main(void)
         cmocka_unit_test(test_hostile_markdown), cmocka_unit_test(test_hostile_html),
         cmocka_unit_test(test_json_writer),      cmocka_unit_test(test_empty_audit),
         cmocka_unit_test(test_errors),           cmocka_unit_test(test_format_names),
+        cmocka_unit_test(test_json_writer_many), cmocka_unit_test(test_backslashes),
+        cmocka_unit_test(test_empty_role),       cmocka_unit_test(test_rule_files),
     };
 
     return cmocka_run_group_tests(tests, make_tmpdir, remove_tmpdir);

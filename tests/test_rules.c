@@ -281,11 +281,11 @@ static const char *matrix =
     "set port deployment-controller 12000\n"                                /* 10 */
     "allow front-end -> controller tcp/deployment-controller \"Deployment " /* 11 */
     "Controller Service\" purpose=monitoring slow=50ms\n"
-    "require front-end -> any udp \"DNS\" purpose=publication\n"      /* 12 */
-    "\tallow any -> any icmp \"ping\"  \n"                            /* 13 */
-    "deny database -> any any \"nothing\"\n"                          /* 14 */
-    "require front-end -> database tcp \"any port\" slow=1.5s\n"      /* 15 */
-    "allow front-end -> database udp/53|5353,0-1023|65535 \"udp\"\n"; /* 16 */
+    "require front-end -> any udp \"DNS\" purpose=publication\n"    /* 12 */
+    "\tallow any -> any icmp \"ping\"  \n"                          /* 13 */
+    "deny database -> any any \"nothing\"\n"                        /* 14 */
+    "require front-end -> database tcp \"any port\" slow=1.5s\n"    /* 15 */
+    "allow front-end -> database udp/53|5353,0-52|65535 \"udp\"\n"; /* 16 */
 
 static void test_rule_forms(void **state)
 {
@@ -394,8 +394,8 @@ static void test_rule_forms(void **state)
     r = &rs->rules[9]; /* two groups of alternatives, ranges, edges */
     assert_int_equal(r->ngroups, 2);
     assert_group(&r->groups[0], "53|5353", 2);
-    assert_group(&r->groups[1], "0-1023|65535", 2);
-    assert_alt(&r->groups[1], 0, 0, 1023);
+    assert_group(&r->groups[1], "0-52|65535", 2);
+    assert_alt(&r->groups[1], 0, 0, 52);
     assert_alt(&r->groups[1], 1, 65535, 65535);
 
     /* set slow-handshake */
@@ -581,6 +581,84 @@ static void test_role_has_addr(void **state)
     fa_ruleset_free(rs);
 }
 
+/* IPv4 is stored IPv4-mapped (::ffff:a.b.c.d), inside IPv6 prefixes such
+ * as ::/0 and ::/1 and ranges across ::ffff:0:0/96: the family keeps each
+ * member to its own addresses. */
+static void test_families(void **state)
+{
+    (void)state;
+    struct fa_ruleset *rs = parse("role all6 ::/0\n"
+                                  "role low6 ::/1\n"
+                                  "role all4 0.0.0.0/0\n"
+                                  "role range6 ::-ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff\n"
+                                  "role across ::fffe:0:0-::1:0:0:1\n"
+                                  "role range4 0.0.0.0-255.255.255.255\n"
+                                  "role mapped ::ffff:192.0.2.0/120\n"
+                                  "role mapped1 ::ffff:192.0.2.1\n"
+                                  "role mappedr ::ffff:192.0.2.1-::ffff:192.0.2.9\n"
+                                  "role host6 ::ffff:1\n"
+                                  "role mixed 2001:db8::/32 name:example.com any\n");
+    const struct fa_role *all6 = role(rs, "all6"), *all4 = role(rs, "all4");
+    const struct fa_role *range6 = role(rs, "range6"), *range4 = role(rs, "range4");
+    const struct fa_role *across = role(rs, "across"), *mixed = role(rs, "mixed");
+    struct fa_addr a;
+
+    assert_false(all6->members[0].v4);
+    assert_true(all4->members[0].v4);
+    assert_false(range6->members[0].v4);
+    assert_true(range4->members[0].v4);
+    assert_true(role(rs, "mapped")->members[0].v4);
+    assert_true(role(rs, "mapped1")->members[0].v4);
+    assert_true(role(rs, "mappedr")->members[0].v4);
+    assert_false(role(rs, "host6")->members[0].v4);
+
+    assert_false(has(all6, "192.0.2.1"));
+    assert_false(has(all6, "0.0.0.0"));
+    assert_false(has(all6, "255.255.255.255"));
+    assert_true(has(all6, "2001:db8::1"));
+    assert_true(has(all6, "::"));
+    assert_true(has(all6, "::c000:201")); /* IPv4-compatible is IPv6 */
+    assert_false(has(role(rs, "low6"), "192.0.2.1"));
+    assert_true(has(role(rs, "low6"), "::1"));
+    assert_false(has(all4, "2001:db8::1"));
+    assert_false(has(all4, "::"));
+    assert_true(has(all4, "192.0.2.1"));
+
+    assert_false(has(range6, "192.0.2.1"));
+    assert_true(has(range6, "2001:db8::1"));
+    assert_false(has(across, "192.0.2.1"));
+    assert_true(has(across, "::fffe:0:1"));
+    assert_true(has(across, "::1:0:0:0"));
+    assert_false(has(range4, "2001:db8::1"));
+    assert_false(has(range4, "::1"));
+    assert_true(has(range4, "192.0.2.1"));
+
+    /* Written in ::ffff: form, a member is IPv4. */
+    assert_true(has(role(rs, "mapped"), "192.0.2.1"));
+    assert_false(has(role(rs, "mapped"), "192.0.3.1"));
+    assert_false(has(role(rs, "mapped"), "2001:db8::1"));
+    assert_true(has(role(rs, "mapped1"), "192.0.2.1"));
+    assert_true(has(role(rs, "mappedr"), "192.0.2.9"));
+    assert_false(has(role(rs, "mappedr"), "192.0.2.10"));
+    assert_true(has(role(rs, "host6"), "::ffff:1"));
+
+    /* Member by member; any holds everything, name: nothing. */
+    a = addr("192.0.2.1");
+    assert_false(fa_member_has_addr(&mixed->members[0], &a));
+    assert_false(fa_member_has_addr(&mixed->members[1], &a));
+    assert_true(fa_member_has_addr(&mixed->members[2], &a));
+    assert_true(fa_role_has_addr(mixed, &a));
+    assert_false(fa_role_names_addr(mixed, &a)); /* any names nobody */
+    a = addr("2001:db8::1");
+    assert_true(fa_member_has_addr(&mixed->members[0], &a));
+    assert_true(fa_role_names_addr(mixed, &a));
+    assert_false(fa_role_names_addr(all4, &a));
+    a = addr("192.0.2.1");
+    assert_true(fa_role_names_addr(all4, &a));
+    assert_false(fa_role_names_addr(all6, &a));
+    fa_ruleset_free(rs);
+}
+
 static void test_port_group_has(void **state)
 {
     (void)state;
@@ -600,6 +678,160 @@ static void test_port_group_has(void **state)
     assert_true(fa_port_group_has(e, 65535));
     assert_false(fa_port_group_has(e, 1));
     assert_false(fa_port_group_has(e, 65534));
+    fa_ruleset_free(rs);
+
+    /* Alternatives of one group may overlap; groups may touch. */
+    rs = parse("role a any\nset port web 80|443\n"
+               "allow a -> a tcp/80|80|1-100|web,101-442,444 \"x\"\n");
+    assert_int_equal(rs->rules[0].ngroups, 3);
+    assert_group(&rs->rules[0].groups[0], "80|80|1-100|80|443", 5);
+    fa_ruleset_free(rs);
+}
+
+/* The message of loading text (then site, when not NULL) and finishing,
+ * which must fail; valid until the next call. */
+static const char *load_error(const char *text, const char *site)
+{
+    static char err[FA_RULES_ERRBUF_SIZE];
+    struct fa_ruleset *rs = fa_ruleset_new();
+    int rc = fa_ruleset_load_text(rs, "t.rules", text, err);
+    if (rc == 0 && site)
+        rc = fa_ruleset_load_text(rs, "site.rules", site, err);
+    if (rc == 0)
+        rc = fa_ruleset_finish(rs, err);
+    assert_int_equal(rc, -1);
+    fa_ruleset_free(rs);
+    return err;
+}
+
+/* "set port big 1|2|...|999", then rules of the given numbers of "big"
+ * alternatives, one per line: "allow a -> a tcp/big|big|...". */
+static char *big_ports(const int *nbig, size_t nrules)
+{
+    size_t size = 8192 + nrules * 8192, n = 0;
+    char *t = malloc(size);
+    assert_non_null(t);
+    n += (size_t)snprintf(t + n, size - n, "role a any\nset port big 1");
+    for (int p = 2; p <= 999; p++)
+        n += (size_t)snprintf(t + n, size - n, "|%d", p);
+    n += (size_t)snprintf(t + n, size - n, "\n");
+    for (size_t r = 0; r < nrules; r++) {
+        n += (size_t)snprintf(t + n, size - n, "allow a -> a tcp/big");
+        for (int k = 1; k < nbig[r]; k++)
+            n += (size_t)snprintf(t + n, size - n, "|big");
+        n += (size_t)snprintf(t + n, size - n, " \"m\"\n");
+    }
+    assert_true(n < size);
+    return t;
+}
+
+/* Port names multiply: the ruleset's alternatives and a rule's groups
+ * are bounded, so that a small file cannot take all memory. */
+static void test_port_limits(void **state)
+{
+    (void)state;
+    char *text, err[FA_RULES_ERRBUF_SIZE];
+    struct fa_ruleset *rs;
+    size_t n = 0;
+
+    /* 100 names of 999 ports: 99,900 alternatives, within the limit, and
+     * counted afresh when finishing again. */
+    text = big_ports((const int[]){100}, 1);
+    rs = parse(text);
+    assert_int_equal(rs->rules[0].ngroups, 1);
+    assert_int_equal(rs->rules[0].groups[0].nalts, 99900);
+    finish_ok(rs);
+    fa_ruleset_free(rs);
+    free(text);
+
+    /* The 101st name crosses it (line 3, column 18 + 100 * 4). */
+    text = big_ports((const int[]){101}, 1);
+    assert_string_equal(load_error(text, NULL), "t.rules:3:418: too many ports: the ruleset may "
+                                                "hold at most 100000 port alternatives");
+    free(text);
+
+    /* The limit is for the whole ruleset: the second rule crosses it at
+     * its 41st name (59,940 + 40,959 > 100,000). */
+    text = big_ports((const int[]){60, 60}, 2);
+    assert_string_equal(load_error(text, NULL), "t.rules:4:178: too many ports: the ruleset may "
+                                                "hold at most 100000 port alternatives");
+    free(text);
+
+    /* At most 1024 groups in a rule, counted when the rule is read. */
+    text = malloc(8192);
+    assert_non_null(text);
+    n = (size_t)sprintf(text, "role a any\nset port p 80\nallow a -> a tcp/p");
+    for (int g = 1; g < 1024; g++)
+        n += (size_t)sprintf(text + n, ",p");
+    strcpy(text + n, " \"m\"\n");
+    rs = fa_ruleset_new();
+    assert_int_equal(fa_ruleset_load_text(rs, "t.rules", text, err), 0);
+    /* (these 1024 groups all hold port 80) */
+    assert_int_equal(fa_ruleset_finish(rs, err), -1);
+    assert_string_equal(err, "t.rules:3:18: port 80 is in two groups of this rule");
+    fa_ruleset_free(rs);
+    /* The 1025th is refused where it starts, column 18 + 1024 * 2. */
+    strcpy(text + n, ",p \"m\"\n");
+    assert_string_equal(load_error(text, NULL),
+                        "t.rules:3:2066: too many port groups: a rule may have at most 1024");
+    free(text);
+}
+
+/* Bytes of a file or of its name reach a message escaped: one line of
+ * printable ASCII, a backslash doubled so that \xNN is always a byte. */
+static void test_escaped_messages(void **state)
+{
+    (void)state;
+    char err[FA_RULES_ERRBUF_SIZE];
+    struct fa_ruleset *rs = fa_ruleset_new();
+    const char *e;
+
+    /* An escape sequence stops the line before any token is quoted. */
+    assert_string_equal(load_error("role db 192.0.2.1 \x1b[2J\n", NULL),
+                        "t.rules:1:19: control character 0x1b");
+    assert_string_equal(load_error("role db\x1b]0;x\x07 192.0.2.1\n", NULL),
+                        "t.rules:1:8: control character 0x1b");
+    /* U+202E RIGHT-TO-LEFT OVERRIDE would show "1.2.3.4" reversed. */
+    assert_string_equal(load_error("role db evil\xe2\x80\xae"
+                                   "4.3.2.1\n",
+                                   NULL),
+                        "t.rules:1:9: expected a member (address, prefix, range, any, none or "
+                        "name:PATTERN), found 'evil\\xe2\\x80\\xae4.3.2.1'");
+    /* Invalid UTF-8, a C1 control, a backslash. */
+    assert_string_equal(load_error("alow\xff\xc2\x9b a -> b tcp/80 \"m\"\n", NULL),
+                        "t.rules:1:1: unknown statement 'alow\\xff\\xc2\\x9b'; expected role, "
+                        "require, allow, deny or set");
+    assert_string_equal(load_error("require a -> b tcp/80 \"m\" \\xff\n", NULL),
+                        "t.rules:1:27: unknown option '\\\\xff'; expected purpose=publication, "
+                        "purpose=monitoring or slow=DURATION");
+    assert_string_equal(load_error("require a -> b tcp/80 \"m\\\xe2\x80\xae\"\n", NULL),
+                        "t.rules:1:25: unknown escape in string: byte 0xe2 after '\\'; only \\\" "
+                        "and \\\\ are allowed");
+    /* A long token is cut after 60 bytes, escaped or not. */
+    e = load_error("role db \xe2\x80\xae\xe2\x80\xae\xe2\x80\xae\xe2\x80\xae\xe2\x80\xae\xe2\x80"
+                   "\xae\xe2\x80\xae\xe2\x80\xae\xe2\x80\xae\xe2\x80\xae\xe2\x80\xae\xe2\x80\xae"
+                   "\xe2\x80\xae\xe2\x80\xae\xe2\x80\xae\xe2\x80\xae\xe2\x80\xae\xe2\x80\xae\xe2"
+                   "\x80\xae\xe2\x80\xae\xe2\x80\xae\n",
+                   NULL);
+    assert_non_null(strstr(e, "found '\\xe2\\x80\\xae"));
+    assert_int_equal(strlen(strstr(e, "found '")), strlen("found ''...") + 60 * 4);
+
+    /* File names: a newline would split the message, ESC drive the
+     * terminal. */
+    assert_int_equal(fa_ruleset_load_text(rs, "site\n.rules", "role", err), -1);
+    assert_string_equal(err, "site\\x0a.rules:1:5: expected a role name (letters, digits, '-', "
+                             "'_' and '.'), found end of line");
+    assert_int_equal(
+        fa_ruleset_load_text(rs, "\x1b[31mred\\x.rules", "\nrequire a -> b \"m\"", err), -1);
+    assert_string_equal(err, "\\x1b[31mred\\\\x.rules:2:16: expected a protocol (tcp, udp, "
+                             "tcp/PORTS, udp/PORTS, icmp or any), found '\"m\"'");
+    assert_int_equal(fa_ruleset_load_file(rs, "/nonexistent/a\nb\xe2\x80\xae.rules", err), -1);
+    assert_string_equal(err, "/nonexistent/a\\x0ab\\xe2\\x80\\xae.rules: cannot read: No such "
+                             "file or directory");
+    /* Names resolved at the end name their file escaped too. */
+    assert_int_equal(fa_ruleset_load_text(rs, "x\ty.rules", "allow a -> a icmp \"m\"", err), 0);
+    assert_int_equal(fa_ruleset_finish(rs, err), -1);
+    assert_string_equal(err, "x\\x09y.rules:1:7: unknown role 'a'");
     fa_ruleset_free(rs);
 }
 
@@ -808,6 +1040,17 @@ static const struct bad bad[] = {
     {"role a any\nrequire a -> a udp/80|dns \"m\"\n", "set port dnss 53\n",
      "t.rules:2:23: unknown port name 'dns'"},
     {"set slow-handshake dtabase 10ms\n", NULL, "t.rules:1:20: unknown role 'dtabase'"},
+    /* a port in two groups of a rule: only the first would ever count it */
+    {"role a any\nrequire a -> a tcp/80,80 \"m\"\n", NULL,
+     "t.rules:2:20: port 80 is in two groups of this rule"},
+    {"role a any\nset port web 80|8080\nrequire a -> a tcp/443,8000-8100,web \"m\"\n", NULL,
+     "t.rules:3:20: port 8080 is in two groups of this rule"},
+    {"role a any\nallow a -> a udp/100-200|50,150-300,60 \"m\"\n", NULL,
+     "t.rules:2:18: port 150 is in two groups of this rule"},
+    {"role a any\nallow a -> a tcp/0-65535,65535 \"m\"\n", NULL,
+     "t.rules:2:18: port 65535 is in two groups of this rule"},
+    {"role a any\nset port web 80\nrequire a -> a tcp/web,443 \"m\"\n", "set port web 443|8443\n",
+     "t.rules:3:20: port 443 is in two groups of this rule"},
 
     /* set */
     {"set", NULL, "t.rules:1:4: expected a setting (slow-handshake or port), found end of line"},
@@ -963,13 +1206,23 @@ static void test_empty(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_role_members),    cmocka_unit_test(test_role_override),
-        cmocka_unit_test(test_role_none),       cmocka_unit_test(test_rule_forms),
-        cmocka_unit_test(test_rule_unresolved), cmocka_unit_test(test_case_insensitive),
-        cmocka_unit_test(test_durations),       cmocka_unit_test(test_files_combine),
-        cmocka_unit_test(test_role_has_addr),   cmocka_unit_test(test_port_group_has),
-        cmocka_unit_test(test_errors),          cmocka_unit_test(test_long_line),
-        cmocka_unit_test(test_load_file),       cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_role_members),
+        cmocka_unit_test(test_role_override),
+        cmocka_unit_test(test_role_none),
+        cmocka_unit_test(test_rule_forms),
+        cmocka_unit_test(test_rule_unresolved),
+        cmocka_unit_test(test_case_insensitive),
+        cmocka_unit_test(test_durations),
+        cmocka_unit_test(test_files_combine),
+        cmocka_unit_test(test_role_has_addr),
+        cmocka_unit_test(test_families),
+        cmocka_unit_test(test_port_group_has),
+        cmocka_unit_test(test_port_limits),
+        cmocka_unit_test(test_escaped_messages),
+        cmocka_unit_test(test_errors),
+        cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_load_file),
+        cmocka_unit_test(test_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
