@@ -7,10 +7,12 @@ noisy machine slows every contender alike:
 
   pcap_loop   a bare libpcap read loop (the ceiling)
   tcpdump     tcpdump -r FILE -w /dev/null
-  flowaudit   flowaudit read FILE into a fresh database
+  no-names    flowaudit read --no-names FILE into a fresh database
+  flowaudit   flowaudit read FILE into a fresh database (naming streams)
 
 and prints the median packets per second of each, its ratio to the ceiling,
-and its peak resident memory.  It is a measurement, not a test: it never
+its peak resident memory, and what naming costs (flowaudit against
+no-names).  It is a measurement, not a test: it never
 fails on a slow figure.
 """
 import argparse
@@ -81,6 +83,8 @@ def main():
     contenders = [
         ("pcap_loop", lambda: [loop, pcap]),
         ("tcpdump", lambda: ["tcpdump", "-r", pcap, "-w", "/dev/null"]),
+        ("no-names", lambda: [flowaudit, "read", "-q", "--no-names", "--db", db] + args.extra.split()
+         + [pcap]),
         ("flowaudit", lambda: [flowaudit, "read", "-q", "--db", db] + args.extra.split() + [pcap]),
     ]
     results = {name: [] for name, _ in contenders}
@@ -105,6 +109,9 @@ def main():
         wall = statistics.median(w for w, _ in results[name])
         rss = max(r for _, r in results[name])
         print(f"{name:<10} {wall:8.2f} {packets / wall:12,.0f} {ceiling / wall:10.0%} {rss:9.1f}")
+    named = statistics.median(w for w, _ in results["flowaudit"])
+    bare = statistics.median(w for w, _ in results["no-names"])
+    print(f"naming costs {named / bare - 1:+.0%} (flowaudit against no-names)")
 
 
 if __name__ == "__main__":

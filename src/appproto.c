@@ -1251,3 +1251,19 @@ const char *fa_app_name(enum fa_app a)
         return "";
     return names[a];
 }
+
+/* Runs until fa_app_name() gives "" past FA_APP_UNKNOWN, so a protocol
+ * added to the enum and to names[] is parsed too. */
+int fa_app_parse(const char *name)
+{
+    if (!name)
+        return -1;
+    for (int a = FA_APP_UNKNOWN;; a++) {
+        const char *n = fa_app_name((enum fa_app)a);
+
+        if (strcmp(name, n) == 0)
+            return a;
+        if (a > FA_APP_UNKNOWN && !n[0])
+            return -1;
+    }
+}

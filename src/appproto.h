@@ -38,6 +38,10 @@ enum fa_app {
  * "smtp", "amqp", "dns"; "" for FA_APP_UNKNOWN or a value out of range. */
 const char *fa_app_name(enum fa_app a);
 
+/* The enum fa_app that fa_app_name() names name (FA_APP_UNKNOWN for ""),
+ * or -1 when it names none, or name is NULL. */
+int fa_app_parse(const char *name);
+
 #define FA_SERVER_NAME_LEN 256
 
 struct fa_app_info {

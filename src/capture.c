@@ -42,6 +42,7 @@
 
 #include "decode.h"
 #include "store.h"
+#include "streams.h"
 #include "writer.h"
 
 #define PROGRESS_EVERY_PACKETS 65536
@@ -67,6 +68,7 @@ struct run {
     struct fa_store *store;
     struct fa_flow_table *flows;
     struct fa_writer *writer;
+    struct fa_streams *streams; /* NULL with --no-names */
     int64_t run_id;
     struct fa_run_totals totals;
     unsigned decode_flags;
@@ -104,6 +106,8 @@ void fa_capture_opts_defaults(struct fa_capture_opts *o)
     memset(o, 0, sizeof *o);
     o->db_path = "flowaudit.db";
     o->checkpoint_s = 60;
+    o->names = 1;
+    o->name_bytes = 8192;
     fa_flow_config_defaults(&o->flow);
 }
 
@@ -181,7 +185,17 @@ static void handle_packet(struct run *r, const struct pcap_pkthdr *h, const uint
         r->totals.decode_errors[res]++;
         return;
     }
-    fa_flow_packet(r->flows, &pkt, ts);
+    /* After the flow table, so that a stream named by this packet finds
+     * its flow; and only while the flow is not yet named, which keeps
+     * reassembly off most packets. */
+    if (fa_flow_packet(r->flows, &pkt, ts) && r->streams)
+        fa_streams_packet(r->streams, &pkt, ts);
+}
+
+static void on_named(void *ctx, const struct fa_tuple *t, const struct fa_app_info *info)
+{
+    struct run *r = ctx;
+    fa_flow_set_app(r->flows, t, (uint8_t)info->app, info->tls_version, info->server_name);
 }
 
 /* Makes handle p the one handle_packet() reads from. */
@@ -616,6 +630,14 @@ static int open_store(struct run *r)
         fprintf(stderr, "flowaudit: %s\n", ferr);
         return -1;
     }
+    if (r->o->names) {
+        char serr[FA_STREAMS_ERRBUF_SIZE];
+        r->streams = fa_streams_new(r->o->name_bytes, r->o->verify_checksums, on_named, r, serr);
+        if (!r->streams) {
+            fprintf(stderr, "flowaudit: %s\n", serr);
+            return -1;
+        }
+    }
     if (begin_run(r) < 0 || !(r->writer = fa_writer_start(r->store, r->errbuf))) {
         fprintf(stderr, "flowaudit: %s\n", r->errbuf);
         return -1;
@@ -627,6 +649,9 @@ static int open_store(struct run *r)
  * flow still in memory and the final totals.  Stops the writer. */
 static int finish_run(struct run *r)
 {
+    /* Streams first: ending libnids may still name a flow. */
+    fa_streams_free(r->streams);
+    r->streams = NULL;
     fa_flow_flush(r->flows);
     r->totals.ended_ns = wall_ns();
     fill_totals(r);
@@ -661,6 +686,7 @@ static int record(struct run *r)
 /* Every free function here accepts what was never opened. */
 static void close_run(struct run *r)
 {
+    fa_streams_free(r->streams);
     fa_flow_table_free(r->flows);
     fa_store_close(r->store);
     if (r->live)

@@ -755,6 +755,8 @@ static enum fa_decode_result limit_to_ip_len(struct span *ip, uint32_t total, st
         return FA_DECODE_BAD_IP_HEADER;
     ip->len = total;
     ip->cap = min_u32(ip->cap, total);
+    pkt->ip = ip->p;
+    pkt->ip_caplen = ip->cap;
     pkt->ip_len = total;
     pkt->truncated = ip->cap < total;
     return FA_DECODE_OK;

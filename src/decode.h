@@ -85,6 +85,8 @@ struct fa_packet {
     struct fa_addr src, dst;
     uint16_t sport, dport; /* host order; 0 when has_ports is 0 */
 
+    const uint8_t *ip;       /* the IP header: stream reassembly takes the packet from here */
+    uint32_t ip_caplen;      /* IP bytes captured (<= ip_len; Ethernet padding excluded) */
     uint32_t ip_len;         /* IP header + payload, as the IP header says */
     uint32_t payload_len;    /* transport payload on the wire (after TCP/UDP/ICMP header) */
     const uint8_t *payload;  /* first captured payload byte, or NULL */

@@ -107,6 +107,10 @@ struct flow {
     char history[FA_HISTORY_MAX + 1];
     uint8_t has_icmp_error, icmp_error_type, icmp_error_code, icmp_error_v6;
     struct fa_addr icmp_error_from;
+    uint8_t app_proto;
+    uint8_t naming_done; /* the stream was decided, or is past what naming reads */
+    uint16_t tls_version;
+    char *server_name; /* malloc'ed when a stream named it: few flows have one */
 };
 
 /* Ports of the first fragment of a datagram, for its later fragments.
@@ -903,6 +907,10 @@ static void make_record(const struct flow *f, enum fa_flow_end end, struct fa_fl
     r->icmp_error_code = f->icmp_error_code;
     r->icmp_error_v6 = f->icmp_error_v6;
     r->icmp_error_from = f->icmp_error_from;
+    r->app_proto = f->app_proto;
+    r->tls_version = f->tls_version;
+    if (f->server_name)
+        snprintf(r->server_name, sizeof r->server_name, "%s", f->server_name);
     r->end = end;
 }
 
@@ -916,6 +924,8 @@ static void end_flow(struct fa_flow_table *t, struct flow *f, enum fa_flow_end e
         attempts_remove(t, f);
     hash_remove(t, f);
     list_unlink(t, f);
+    free(f->server_name);
+    f->server_name = NULL;
     t->stats.active--;
     f->hnext = t->free_flows;
     t->free_flows = f;
@@ -1119,6 +1129,7 @@ static void free_all(struct fa_flow_table *t)
     for (int i = 0; i < L_COUNT; i++) {
         while ((f = t->lists[i].head)) {
             t->lists[i].head = f->idle.next;
+            free(f->server_name);
             free(f);
         }
     }
@@ -1208,7 +1219,24 @@ static void attach_icmp_error(struct fa_flow_table *t, const struct fa_packet *p
     f->dirty = 1;
 }
 
-void fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *p, int64_t ts)
+/* A stream's name is in its first bytes: past this many packets there is
+ * nothing left to learn, whatever the reassembly made of them. */
+#define NAMING_PACKETS 256
+
+/* 1 while the flow's packets should go to stream reassembly: TCP, begun
+ * with a SYN (reassembly starts there), not yet decided. */
+static int wants_naming(struct flow *f)
+{
+    if (f->proto != FA_PROTO_TCP || f->naming_done || f->syn_count == 0)
+        return 0;
+    if (f->orig.pkts + f->resp.pkts > NAMING_PACKETS) {
+        f->naming_done = 1;
+        return 0;
+    }
+    return 1;
+}
+
+int fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *p, int64_t ts)
 {
     /* Files of one capture may overlap in time: flows age on the table's
      * clock, which never runs backwards, while records keep the packets'
@@ -1226,7 +1254,7 @@ void fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *p, int64_t 
         const struct frag_slot *s = frag_find(t, p, now);
         if (!s) {
             t->stats.orphan_fragments++;
-            return;
+            return 0;
         }
         kp = (struct flow_key_ports){s->sport, s->dport, s->one_way};
     } else {
@@ -1240,7 +1268,7 @@ void fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *p, int64_t 
     int is_orig;
     struct flow *f = flow_for(t, p, &kp, ts, &is_orig);
     if (!f)
-        return;
+        return 0;
     /* As Zeek, a flow closed on both sides stops aging: stray ACKs after
      * the FINs neither lengthen it nor keep it in memory. */
     int both_closed = f->orig.did_close && f->resp.did_close;
@@ -1264,13 +1292,32 @@ void fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *p, int64_t 
         if (tcp_finished(f))
             list = L_CLOSING;
         if (both_closed)
-            return; /* its place in the closing list is already right */
+            return wants_naming(f); /* its place in the closing list is already right */
     } else {
         e->payload_bytes += p->payload_len;
         if (f->proto == FA_PROTO_UDP)
             check_history(f, e, is_orig, H_DATA, 'D');
     }
     list_touch(t, f, list);
+    return wants_naming(f);
+}
+
+void fa_flow_set_app(struct fa_flow_table *t, const struct fa_tuple *tuple, uint8_t app_proto,
+                     uint16_t tls_version, const char *server_name)
+{
+    struct key k = {tuple->proto, &tuple->src, &tuple->dst, tuple->sport, tuple->dport};
+    int dir;
+    struct flow *f = lookup(t, &k, key_hash(t, &k), 0, &dir);
+    if (!f)
+        return;
+    f->naming_done = 1;
+    if (!app_proto)
+        return;
+    f->app_proto = app_proto;
+    f->tls_version = tls_version;
+    if (server_name && server_name[0] && !f->server_name)
+        f->server_name = strdup(server_name); /* out of memory: the flow goes unnamed */
+    f->dirty = 1;
 }
 
 size_t fa_flow_checkpoint(struct fa_flow_table *t, size_t max)

@@ -64,6 +64,12 @@ struct fa_flow_record {
     uint8_t icmp_error_v6; /* the error was ICMPv6 */
     struct fa_addr icmp_error_from;
 
+    /* What the flow's first bytes said (streams.h); app_proto 0 when they
+     * said nothing or were not looked at. */
+    uint8_t app_proto; /* enum fa_app */
+    uint16_t tls_version;
+    char server_name[256]; /* TLS SNI or HTTP Host; "" when none */
+
     enum fa_flow_end end;
 };
 
@@ -97,8 +103,19 @@ struct fa_flow_table *fa_flow_table_new(const struct fa_flow_config *cfg, fa_flo
                                         void *sink_ctx, char *errbuf);
 void fa_flow_table_free(struct fa_flow_table *t);
 
-/* Account one decoded packet seen at ts_ns. */
-void fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *pkt, int64_t ts_ns);
+/* Account one decoded packet seen at ts_ns.  Returns 1 when the packet
+ * belongs to a TCP flow whose first bytes are still wanted for naming
+ * (begun with a SYN, not yet decided by fa_flow_set_app, early in the
+ * flow): the caller gives those packets to stream reassembly, and no
+ * others. */
+int fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *pkt, int64_t ts_ns);
+
+/* Records what a TCP stream's first bytes said on its flow: client and
+ * server as in t (src is the client); app_proto 0 says the stream was
+ * decided without a name.  Either way the flow's packets are no longer
+ * wanted for naming.  Nothing happens when the flow has already ended. */
+void fa_flow_set_app(struct fa_flow_table *t, const struct fa_tuple *tuple, uint8_t app_proto,
+                     uint16_t tls_version, const char *server_name);
 
 /* Write and drop the flows whose timeouts passed by now_ns.  The table
  * calls it itself as capture time advances; a live capture calls it when

@@ -45,6 +45,7 @@ static const char usage_text[] =
     "  --db PATH             database (default flowaudit.db)\n"
     "  -f, --filter BPF      only packets matching the capture filter\n"
     "  --verify-checksums    drop packets with a wrong IP/TCP/UDP/ICMP checksum\n"
+    "  --no-names            do not reassemble streams for protocols and server names\n"
     "  --max-flows N         flows kept in memory (default 1000000); the idlest are\n"
     "                        written early when full, and counted as evicted\n"
     "  --attempt-timeout SEC unanswered TCP attempt (default 5)\n"
@@ -134,7 +135,8 @@ enum {
     OPT_SITE,
     OPT_MATRIX,
     OPT_FAIL_ON,
-    OPT_AUDIT
+    OPT_AUDIT,
+    OPT_NO_NAMES
 };
 
 /* Options shared by read and capture; returns 1 when handled, -1 on a bad value. */
@@ -154,6 +156,9 @@ static int capture_option(int c, const char *arg, struct fa_capture_opts *o)
         return 1;
     case OPT_VERIFY:
         o->verify_checksums = 1;
+        return 1;
+    case OPT_NO_NAMES:
+        o->names = 0;
         return 1;
     case OPT_MAX_FLOWS:
         if (parse_u64(arg, &n) < 0 || n == 0) {
@@ -188,6 +193,7 @@ static int capture_option(int c, const char *arg, struct fa_capture_opts *o)
     {"db", required_argument, NULL, OPT_DB}, {"filter", required_argument, NULL, 'f'},             \
         {"quiet", no_argument, NULL, 'q'}, {"verify-checksums", no_argument, NULL, OPT_VERIFY},    \
         {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},                                     \
+        {"no-names", no_argument, NULL, OPT_NO_NAMES},                                     \
         {"attempt-timeout", required_argument, NULL, OPT_ATTEMPT},                                 \
         {"tcp-timeout", required_argument, NULL, OPT_TCP},                                         \
         {"udp-timeout", required_argument, NULL, OPT_UDP},                                         \

@@ -18,6 +18,7 @@
  */
 #include "output.h"
 
+#include "appproto.h"
 #include "json.h"
 
 #include <errno.h>
@@ -102,22 +103,49 @@ static const char *endpoint_str(const struct fa_addr *a, unsigned port, char *bu
     return buf;
 }
 
+/* The app_proto name, NULL when the flow was not named. */
+static const char *app_name(const struct fa_flow_record *r)
+{
+    const char *name = fa_app_name((enum fa_app)r->app_proto);
+
+    return name[0] ? name : NULL;
+}
+
 /* ---- table ---------------------------------------------------------------- */
 
-#define TABLE_LINE "%-26s  %-5s  %-46s  %-6s  %-10s  %11s  %17s  %3s  %9s  %s\n"
+/* The app column's width comes before its value. */
+#define TABLE_APP_WIDTH 30
+#define TABLE_LINE "%-26s  %-5s  %-46s  %-6s  %-10s  %11s  %17s  %3s  %9s  %-*s  %s\n"
 
 static void table_head(struct emitter *e, const struct fa_stored_flow *first)
 {
     (void)first;
     fprintf(e->out, TABLE_LINE, "first_seen (UTC)", "proto", "orig -> resp", "state", "history",
-            "pkts o/r", "bytes o/r", "syn", "synack ms", "icmp error");
+            "pkts o/r", "bytes o/r", "syn", "synack ms", TABLE_APP_WIDTH, "app", "icmp error");
+}
+
+/* "tls apps.example.com", "ssh", or "-".  A name too long for the column
+ * keeps its start, where the host is named, and ends in "..."; csv and
+ * json have it whole. */
+static const char *table_app(const struct fa_flow_record *r, char *buf, size_t size)
+{
+    const char *app = app_name(r);
+
+    if (!app && !r->server_name[0])
+        return "-";
+    snprintf(buf, size, "%s%s%.*s", app ? app : "", app && r->server_name[0] ? " " : "",
+             TABLE_APP_WIDTH + 1, r->server_name);
+    if (strlen(buf) > TABLE_APP_WIDTH)
+        memcpy(buf + TABLE_APP_WIDTH - 3, "...", 4);
+    return buf;
 }
 
 static void table_row(struct emitter *e, const struct fa_stored_flow *f)
 {
     const struct fa_flow_record *r = &f->rec;
-    char when[40], proto[FA_PROTO_STRLEN], orig[64], resp[64], ends[136], pkts[48], bytes[48], syn[16];
-    char hs[32] = "-", icmp[96] = "-", from[FA_ADDR_STRLEN];
+    char when[40], proto[FA_PROTO_STRLEN], orig[64], resp[64], ends[136], pkts[48], bytes[48],
+        syn[16];
+    char hs[32] = "-", icmp[96] = "-", from[FA_ADDR_STRLEN], app[TABLE_APP_WIDTH + 16];
 
     endpoint_str(&r->orig_h, r->orig_p, orig, sizeof orig);
     endpoint_str(&r->resp_h, r->resp_p, resp, sizeof resp);
@@ -134,12 +162,22 @@ static void table_row(struct emitter *e, const struct fa_stored_flow *f)
                  r->icmp_error_type, r->icmp_error_code, fa_addr_str(&r->icmp_error_from, from));
     fprintf(e->out, TABLE_LINE, utc_str(r->first_ns, "%Y-%m-%d %H:%M:%S", 1, when, sizeof when),
             fa_proto_name(r->proto, proto), ends, r->conn_state, r->history[0] ? r->history : "-",
-            pkts, bytes, syn, hs, icmp);
+            pkts, bytes, syn, hs, TABLE_APP_WIDTH, table_app(r, app, sizeof app), icmp);
 }
 
 static void no_tail(struct emitter *e)
 {
     (void)e;
+}
+
+/* Zeek's conn.log names the service by the analyzer that took the flow:
+ * its TLS analyzer is "ssl", and http, dns, ssh and smtp are named as here.
+ * Zeek's base scripts have no tds, tns or amqp analyzer; those keep the
+ * names flowaudit gives them, lower case as Zeek's are.  NULL when the
+ * flow was not named. */
+static const char *zeek_service(const struct fa_flow_record *r)
+{
+    return r->app_proto == FA_APP_TLS ? "ssl" : app_name(r);
 }
 
 /* ---- JSON (json.c writes the values) ------------------------------------ */
@@ -167,6 +205,15 @@ static void json_icmp_error(struct fa_json *j, const struct fa_flow_record *r)
     fa_json_bool(j, "v6", r->icmp_error_v6);
     fa_json_str(j, "from", fa_addr_str(&r->icmp_error_from, from));
     fa_json_end(j);
+}
+
+/* "null" when the string is unset (NULL or ""), as the schema stores it. */
+static void json_str_or_null(struct fa_json *j, const char *key, const char *value)
+{
+    if (value && value[0])
+        fa_json_str(j, key, value);
+    else
+        fa_json_null(j, key);
 }
 
 static void json_flow(struct fa_json *j, const struct fa_stored_flow *f)
@@ -202,6 +249,9 @@ static void json_flow(struct fa_json *j, const struct fa_stored_flow *f)
     json_secs_or_null(j, "synack_to_ack", r->synack_to_ack_ns);
     json_icmp_error(j, r);
     fa_json_str(j, "end_reason", end ? end : "");
+    json_str_or_null(j, "app_proto", app_name(r));
+    json_str_or_null(j, "server_name", r->server_name);
+    json_str_or_null(j, "tls_version", fa_store_tls_version_name(r->tls_version));
     fa_json_end(j);
 }
 
@@ -224,15 +274,16 @@ static void json_tail(struct emitter *e)
     putc('\n', e->out);
 }
 
-/* Zeek's JSON logs leave unset fields out: service, local_orig and
- * local_resp always; duration and the byte counts when the duration is 0;
- * history when it is empty. */
+/* Zeek's JSON logs leave unset fields out: local_orig and local_resp
+ * always; service when the flow was not named; duration and the byte
+ * counts when the duration is 0; history when it is empty. */
 static void jsonl_row(struct emitter *e, const struct fa_stored_flow *f)
 {
     const struct fa_flow_record *r = &f->rec;
     struct fa_json j;
     char host[FA_ADDR_STRLEN];
     int64_t dur = duration_us(r);
+    const char *service = zeek_service(r);
 
     fa_json_init(&j, e->out);
     fa_json_begin_object(&j, NULL, 0);
@@ -243,6 +294,8 @@ static void jsonl_row(struct emitter *e, const struct fa_stored_flow *f)
     fa_json_str(&j, "id.resp_h", fa_addr_str(&r->resp_h, host));
     fa_json_uint(&j, "id.resp_p", r->resp_p);
     fa_json_str(&j, "proto", fa_proto_zeek_name(r->proto));
+    if (service)
+        fa_json_str(&j, "service", service);
     if (dur != 0) {
         fa_json_secs(&j, "duration", dur);
         fa_json_uint(&j, "orig_bytes", r->orig_bytes);
@@ -298,6 +351,9 @@ static const char *const csv_columns[] = {
     "icmp_error_v6",
     "icmp_error_from",
     "end_reason",
+    "app_proto",
+    "server_name",
+    "tls_version",
 };
 
 struct csv_row {
@@ -373,7 +429,8 @@ static void csv_row(struct emitter *e, const struct fa_stored_flow *f)
     const struct fa_flow_record *r = &f->rec;
     struct csv_row w = {e->out, 0};
     char host[FA_ADDR_STRLEN], proto[FA_PROTO_STRLEN], secs[FA_SECS_STRLEN];
-    const char *end = fa_store_end_name(r->end);
+    const char *end = fa_store_end_name(r->end), *app = app_name(r);
+    const char *tls = fa_store_tls_version_name(r->tls_version);
 
     csv_cell(&w, f->uid);
     csv_uint(&w, (uint64_t)f->run_id);
@@ -401,6 +458,9 @@ static void csv_row(struct emitter *e, const struct fa_stored_flow *f)
     csv_secs_or_empty(&w, r->synack_to_ack_ns);
     csv_icmp_error(&w, r);
     csv_cell(&w, end ? end : "");
+    csv_cell(&w, app ? app : "");
+    csv_cell(&w, r->server_name);
+    csv_cell(&w, tls ? tls : "");
     csv_end(&w);
 }
 
@@ -487,14 +547,15 @@ static void zeek_head(struct emitter *e, const struct fa_stored_flow *first)
           e->out);
 }
 
-/* Zeek leaves duration and the byte counts unset when the duration is 0,
- * and history unset when it is empty. */
+/* Zeek leaves service unset when no analyzer took the flow, duration and
+ * the byte counts when the duration is 0, and history when it is empty. */
 static void zeek_row(struct emitter *e, const struct fa_stored_flow *f)
 {
     const struct fa_flow_record *r = &f->rec;
     struct tsv_row w = {e->out, 0};
     char host[FA_ADDR_STRLEN], secs[FA_SECS_STRLEN];
     int64_t dur = duration_us(r);
+    const char *service = zeek_service(r);
 
     tsv_raw(&w, fa_secs_str(fa_ns_to_us(r->first_ns), secs));
     tsv_str(&w, f->uid);
@@ -503,7 +564,10 @@ static void zeek_row(struct emitter *e, const struct fa_stored_flow *f)
     tsv_raw(&w, fa_addr_str(&r->resp_h, host));
     tsv_uint(&w, r->resp_p);
     tsv_raw(&w, fa_proto_zeek_name(r->proto));
-    tsv_raw(&w, "-");
+    if (service)
+        tsv_str(&w, service);
+    else
+        tsv_raw(&w, "-");
     if (dur != 0) {
         tsv_raw(&w, fa_secs_str(dur, secs));
         tsv_uint(&w, r->orig_bytes);

@@ -26,6 +26,8 @@
 #include "store.h"
 #include "store_private.h"
 
+#include "appproto.h"
+
 #include <arpa/inet.h>
 #include <math.h>
 #include <stdarg.h>
@@ -62,16 +64,18 @@ static const char *const sql_text[SQL_COUNT] = {
         "INSERT INTO flows (run_id, seq, uid, ip_version, proto, orig_h, orig_p, resp_h, resp_p,"
         " first_seen, last_seen, orig_pkts, orig_ip_bytes, orig_bytes, resp_pkts, resp_ip_bytes,"
         " resp_bytes, conn_state, history, syn_count, syn_to_synack, synack_to_ack,"
-        " icmp_error_type, icmp_error_code, icmp_error_v6, icmp_error_from, end_reason)"
+        " icmp_error_type, icmp_error_code, icmp_error_v6, icmp_error_from, end_reason,"
+        " app_proto, server_name, tls_version)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-        " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27)"
+        " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"
         " ON CONFLICT (run_id, seq) DO UPDATE SET"
         " ip_version = ?4, proto = ?5, orig_h = ?6, orig_p = ?7, resp_h = ?8, resp_p = ?9,"
         " first_seen = ?10, last_seen = ?11, orig_pkts = ?12, orig_ip_bytes = ?13,"
         " orig_bytes = ?14, resp_pkts = ?15, resp_ip_bytes = ?16, resp_bytes = ?17,"
         " conn_state = ?18, history = ?19, syn_count = ?20, syn_to_synack = ?21,"
         " synack_to_ack = ?22, icmp_error_type = ?23, icmp_error_code = ?24,"
-        " icmp_error_v6 = ?25, icmp_error_from = ?26, end_reason = ?27",
+        " icmp_error_v6 = ?25, icmp_error_from = ?26, end_reason = ?27, app_proto = ?28,"
+        " server_name = ?29, tls_version = ?30",
     [SQL_UPDATE_RUN] = "UPDATE runs SET ended = ?, first_packet = ?, last_packet = ?,"
                        " packets = ?, bytes = ?, received = ?, dropped = ?, if_dropped = ?,"
                        " flows = ?, evicted = ?, orphan_fragments = ? WHERE id = ?",
@@ -83,7 +87,8 @@ static const char *const sql_text[SQL_COUNT] = {
     "id, run_id, seq, uid, ip_version, proto, orig_h, orig_p, resp_h, resp_p, first_seen,"         \
     " last_seen, orig_pkts, orig_ip_bytes, orig_bytes, resp_pkts, resp_ip_bytes, resp_bytes,"      \
     " conn_state, history, syn_count, syn_to_synack, synack_to_ack, icmp_error_type,"              \
-    " icmp_error_code, icmp_error_v6, icmp_error_from, end_reason"
+    " icmp_error_code, icmp_error_v6, icmp_error_from, end_reason, app_proto, server_name,"        \
+    " tls_version"
 
 static const char *const end_names[] = {
     [FA_END_ACTIVE] = "active",           [FA_END_CLOSED] = "closed",
@@ -92,6 +97,13 @@ static const char *const end_names[] = {
 };
 
 #define N_END_NAMES (sizeof end_names / sizeof end_names[0])
+
+/* As schema/003_names.sql stores them; the index is the minor byte of the
+ * wire version 0x03xx. */
+static const char *const tls_version_names[] = {"SSL 3.0", "TLS 1.0", "TLS 1.1", "TLS 1.2",
+                                                "TLS 1.3"};
+
+#define N_TLS_VERSION_NAMES (sizeof tls_version_names / sizeof tls_version_names[0])
 
 void fa_store_set_error(char *errbuf, const char *fmt, ...)
 {
@@ -363,6 +375,7 @@ static void bind_flow(struct fa_store *s, sqlite3_stmt *st, const struct fa_flow
                       const char *end)
 {
     char uid[24], orig[FA_ADDR_STRLEN], resp[FA_ADDR_STRLEN], from[FA_ADDR_STRLEN];
+    const char *app;
 
     fa_store_uid(s->run_id, r->seq, uid);
     sqlite3_bind_int64(st, 1, s->run_id);
@@ -393,6 +406,15 @@ static void bind_flow(struct fa_store *s, sqlite3_stmt *st, const struct fa_flow
     bind_count_or_null(st, 25, r->has_icmp_error, r->icmp_error_v6 != 0);
     fa_store_bind_text(st, 26, r->has_icmp_error ? fa_addr_str(&r->icmp_error_from, from) : NULL);
     sqlite3_bind_text(st, 27, end, -1, SQLITE_STATIC);
+    /* fa_app_name() gives "" for unknown (or out-of-range) protocols. */
+    app = fa_app_name((enum fa_app)r->app_proto);
+    fa_store_bind_text(st, 28, app[0] ? app : NULL);
+    if (r->server_name[0])
+        sqlite3_bind_text(st, 29, r->server_name, strnlen(r->server_name, sizeof r->server_name),
+                          SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, 29);
+    fa_store_bind_text(st, 30, fa_store_tls_version_name(r->tls_version));
 }
 
 int fa_store_put_flow(struct fa_store *s, const struct fa_flow_record *rec, char *errbuf)
@@ -572,6 +594,24 @@ static int parse_end(const unsigned char *text, enum fa_flow_end *end)
     return -1;
 }
 
+/* A name this binary does not know (written by a newer flowaudit that
+ * recognises more protocols or versions) reads as unset rather than making
+ * the whole row unreadable: the rest of the flow is still right. */
+static uint8_t parse_app(const unsigned char *text)
+{
+    int a = fa_app_parse((const char *)text);
+
+    return a > 0 && a <= UINT8_MAX ? (uint8_t)a : 0;
+}
+
+static uint16_t parse_tls_version(const unsigned char *text)
+{
+    for (size_t i = 0; text && i < N_TLS_VERSION_NAMES; i++)
+        if (strcmp((const char *)text, tls_version_names[i]) == 0)
+            return (uint16_t)(0x0300 + i);
+    return 0;
+}
+
 static int64_t column_secs_or(sqlite3_stmt *st, int col, int64_t none)
 {
     if (sqlite3_column_type(st, col) == SQLITE_NULL)
@@ -617,6 +657,9 @@ static int read_flow(sqlite3_stmt *st, struct fa_stored_flow *f)
         bad |= parse_addr(sqlite3_column_text(st, 26), &r->icmp_error_from);
     }
     bad |= parse_end(sqlite3_column_text(st, 27), &r->end);
+    r->app_proto = parse_app(sqlite3_column_text(st, 28));
+    copy_text(r->server_name, sizeof r->server_name, sqlite3_column_text(st, 29));
+    r->tls_version = parse_tls_version(sqlite3_column_text(st, 30));
     return bad ? -1 : 0;
 }
 
@@ -681,4 +724,11 @@ void fa_store_uid(int64_t run_id, uint64_t seq, char *buf)
 const char *fa_store_end_name(enum fa_flow_end e)
 {
     return (unsigned)e < N_END_NAMES ? end_names[e] : NULL;
+}
+
+const char *fa_store_tls_version_name(uint16_t version)
+{
+    unsigned minor = version & 0xffu;
+
+    return (version >> 8) == 3 && minor < N_TLS_VERSION_NAMES ? tls_version_names[minor] : NULL;
 }

@@ -128,6 +128,10 @@ void fa_store_uid(int64_t run_id, uint64_t seq, char *buf);
  * "capture-end", "reused". */
 const char *fa_store_end_name(enum fa_flow_end e);
 
+/* The tls_version text of a wire version, as stored: 0x0300 "SSL 3.0",
+ * 0x0301 "TLS 1.0" ... 0x0304 "TLS 1.3"; NULL for 0 and any other value. */
+const char *fa_store_tls_version_name(uint16_t version);
+
 /* Nearest microsecond of a time or duration in nanoseconds (halves away
  * from zero): the precision of everything the store keeps. */
 static inline int64_t fa_ns_to_us(int64_t ns)

@@ -366,8 +366,14 @@ static struct result decode_prefix(int dlt, const struct buf *f, uint32_t caplen
         assert_true(res.pkt.payload >= copy);
         assert_true(res.pkt.payload + res.pkt.payload_caplen <= copy + caplen);
     }
+    if (res.r == FA_DECODE_OK) {
+        assert_true(res.pkt.ip >= copy);
+        assert_true(res.pkt.ip + res.pkt.ip_caplen <= copy + caplen);
+        assert_true(res.pkt.ip_caplen <= res.pkt.ip_len);
+    }
     free(copy);
     res.pkt.payload = NULL; /* it pointed into the copy */
+    res.pkt.ip = NULL;
     check_invariants(&res, caplen);
     return res;
 }

@@ -625,6 +625,48 @@ static void test_checkpoint_a_little_at_a_time(void **st)
     fixture_done(fx);
 }
 
+static void test_stream_names_reach_the_record(void **st)
+{
+    (void)st;
+    struct fixture *fx = fixture_new();
+    handshake(fx);
+    struct fa_tuple t = {.proto = FA_PROTO_TCP, .has_ports = 1, .sport = 40000, .dport = 1433};
+    set_v4(&t.src, 192, 0, 2, 10);
+    set_v4(&t.dst, 192, 0, 2, 30);
+    fa_flow_set_app(fx->t, &t, 3, 0x0304, "db.example.com");
+    t.dport = 1434; /* no such flow: nothing happens */
+    fa_flow_set_app(fx->t, &t, 4, 0, "other.example.com");
+    const struct fa_flow_record *r = only_record(fx);
+    assert_int_equal(r->app_proto, 3);
+    assert_int_equal(r->tls_version, 0x0304);
+    assert_string_equal(r->server_name, "db.example.com");
+    fixture_done(fx);
+}
+
+static void test_naming_wants_early_tcp_packets_until_decided(void **st)
+{
+    (void)st;
+    struct fixture *fx = fixture_new();
+    struct fa_packet syn = tcp_pkt(CLIENT, SYN, CISN, 0, 0);
+    assert_int_equal(fa_flow_packet(fx->t, &syn, T0), 1);
+    struct fa_packet data = tcp_pkt(CLIENT, PSH | ACK, CISN + 1, SISN + 1, 10);
+    assert_int_equal(fa_flow_packet(fx->t, &data, T0 + MS), 1);
+    struct fa_tuple t = {.proto = FA_PROTO_TCP, .has_ports = 1, .sport = 40000, .dport = 1433};
+    set_v4(&t.src, 192, 0, 2, 10);
+    set_v4(&t.dst, 192, 0, 2, 30);
+    fa_flow_set_app(fx->t, &t, 0, 0, NULL); /* decided, nothing recognised */
+    assert_int_equal(fa_flow_packet(fx->t, &data, T0 + 2 * MS), 0);
+    /* Reassembly starts at a SYN: a flow picked up mid-stream is not sent. */
+    struct fa_packet mid = tcp_pkt(CLIENT, PSH | ACK, 7, 9, 10);
+    mid.sport = 40001;
+    assert_int_equal(fa_flow_packet(fx->t, &mid, T0 + 3 * MS), 0);
+    struct fa_packet q = udp_pkt(CLIENT, 30);
+    assert_int_equal(fa_flow_packet(fx->t, &q, T0 + 4 * MS), 0);
+    fa_flow_flush(fx->t);
+    assert_int_equal(fx->sink.recs[0].app_proto, 0);
+    fixture_done(fx);
+}
+
 static void test_time_never_runs_backwards(void **st)
 {
     (void)st;
@@ -668,6 +710,8 @@ int main(void)
         cmocka_unit_test(test_fragments_join_their_flow),
         cmocka_unit_test(test_checkpoint_sends_changed_flows_only),
         cmocka_unit_test(test_checkpoint_a_little_at_a_time),
+        cmocka_unit_test(test_stream_names_reach_the_record),
+        cmocka_unit_test(test_naming_wants_early_tcp_packets_until_decided),
         cmocka_unit_test(test_time_never_runs_backwards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

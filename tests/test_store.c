@@ -23,9 +23,11 @@
 #include <jansson.h>
 #include <sqlite3.h>
 
+#include "appproto.h"
 #include "output.h"
 #include "store.h"
 
+extern const char *const fa_schema[];
 extern const size_t fa_schema_count;
 
 static char tmpdir[] = "/tmp/test_store.XXXXXX";
@@ -176,9 +178,10 @@ static char *read_file(const char *path)
 
 /* ---- the fixed flows ------------------------------------------------------ */
 
-/* Four flows of run 1: TCP over IPv4 with a handshake, UDP over IPv6 that
- * lasted 0 s, an ICMP echo that drew an ICMP error, and an ICMPv6 echo that
- * drew an ICMPv6 one.  Their first timestamps are not in seq order. */
+/* Four flows of run 1: TCP over IPv4 with a handshake, named as TLS 1.3 to
+ * apps.example.com, UDP over IPv6 that lasted 0 s, an ICMP echo that drew
+ * an ICMP error, and an ICMPv6 echo that drew an ICMPv6 one.  Their first
+ * timestamps are not in seq order. */
 static struct fa_flow_record fixed_flow(int i)
 {
     struct fa_flow_record r;
@@ -195,6 +198,8 @@ static struct fa_flow_record fixed_flow(int i)
         r.resp_pkts = 8, r.resp_ip_bytes = 5000, r.resp_bytes = 4312;
         strcpy(r.history, "ShADadFf"), strcpy(r.conn_state, "SF");
         r.syn_count = 1, r.syn_to_synack_ns = 12345000, r.synack_to_ack_ns = 210000;
+        r.app_proto = FA_APP_TLS, r.tls_version = 0x0304;
+        strcpy(r.server_name, "apps.example.com");
         r.end = FA_END_CLOSED;
         break;
     case 1:
@@ -276,6 +281,9 @@ static void assert_record_equal(const struct fa_flow_record *a, const struct fa_
     assert_int_equal(a->icmp_error_code, b->icmp_error_code);
     assert_int_equal(a->icmp_error_v6, b->icmp_error_v6);
     assert_memory_equal(a->icmp_error_from.b, b->icmp_error_from.b, 16);
+    assert_int_equal(a->app_proto, b->app_proto);
+    assert_int_equal(a->tls_version, b->tls_version);
+    assert_string_equal(a->server_name, b->server_name);
     assert_int_equal(a->end, b->end);
 }
 
@@ -463,17 +471,223 @@ static void test_roundtrip(void **state)
     }
     fa_store_close(s);
 
-    /* Absent handshakes and ICMP errors are NULL, not zeros. */
+    /* Absent handshakes, ICMP errors and names are NULL, not zeros. */
     assert_string_equal(sql_row(path, "SELECT syn_to_synack, synack_to_ack, icmp_error_type,"
-                                      " icmp_error_code, icmp_error_v6, icmp_error_from"
+                                      " icmp_error_code, icmp_error_v6, icmp_error_from,"
+                                      " app_proto, server_name, tls_version"
                                       " FROM flows WHERE seq = 2"),
-                        "NULL|NULL|NULL|NULL|NULL|NULL");
+                        "NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL");
+    assert_string_equal(
+        sql_row(path, "SELECT app_proto, server_name, tls_version FROM flows WHERE seq = 1"),
+        "tls|apps.example.com|TLS 1.3");
     assert_string_equal(sql_row(path, "SELECT orig_h, resp_h, icmp_error_v6, icmp_error_from,"
                                       " end_reason FROM flows WHERE seq = 4"),
                         "2001:db8::1|2001:db8::2|1|2001:db8::fe|evicted");
     assert_string_equal(sql_row(path, "SELECT uid, first_seen, syn_to_synack, synack_to_ack"
                                       " FROM flows WHERE seq = 1"),
                         "CZwCeycv4d100MtIOi|1700000000.12346|0.012345|0.00021");
+}
+
+/* The names a flow can carry, each alone and at their limits: every value
+ * reads back as it was written, unset ones as NULL in the database. */
+static void test_names_roundtrip(void **state)
+{
+    static const struct {
+        uint8_t app;
+        uint16_t tls;
+        const char *name, *row;
+    } cases[] = {
+        {FA_APP_TLS, 0x0304, "apps.example.com", "tls|apps.example.com|TLS 1.3"},
+        {FA_APP_TLS, 0x0303, "", "tls|NULL|TLS 1.2"},
+        {FA_APP_TLS, 0x0302, "a", "tls|a|TLS 1.1"},
+        {FA_APP_TLS, 0x0301, "", "tls|NULL|TLS 1.0"},
+        {FA_APP_TLS, 0x0300, "", "tls|NULL|SSL 3.0"},
+        {FA_APP_TLS, 0, "db.example.com", "tls|db.example.com|NULL"},
+        {FA_APP_HTTP, 0, "intranet", "http|intranet|NULL"},
+        {FA_APP_TDS, 0, "", "tds|NULL|NULL"},
+        {FA_APP_TNS, 0, "", "tns|NULL|NULL"},
+        {FA_APP_SSH, 0, "", "ssh|NULL|NULL"},
+        {FA_APP_SMTP, 0, "", "smtp|NULL|NULL"},
+        {FA_APP_AMQP, 0, "", "amqp|NULL|NULL"},
+        {FA_APP_DNS, 0, "", "dns|NULL|NULL"},
+        {FA_APP_UNKNOWN, 0, "", "NULL|NULL|NULL"},
+    };
+    const char *path = db_path("names.db");
+    struct fa_store *s = open_ok(path, 0);
+    struct fa_flow_record r, longest = fixed_flow(0);
+    struct collected *c;
+    char sql[128];
+    size_t n = sizeof cases / sizeof cases[0];
+
+    (void)state;
+    begin_run(s, "names");
+    for (size_t i = 0; i < n; i++) {
+        r = fixed_flow(0);
+        r.seq = i + 1;
+        r.app_proto = cases[i].app, r.tls_version = cases[i].tls;
+        strcpy(r.server_name, cases[i].name);
+        put_flow(s, &r);
+    }
+    /* A server name filling the field, as long as a DNS name can be. */
+    longest.seq = n + 1;
+    memset(longest.server_name, 'a', sizeof longest.server_name - 1);
+    longest.server_name[sizeof longest.server_name - 1] = '\0';
+    put_flow(s, &longest);
+    commit(s);
+    fa_store_close(s);
+
+    for (size_t i = 0; i < n; i++) {
+        snprintf(sql, sizeof sql,
+                 "SELECT app_proto, server_name, tls_version FROM flows WHERE seq = %zu", i + 1);
+        assert_string_equal(sql_row(path, sql), cases[i].row);
+    }
+    s = open_ok(path, 1);
+    c = query(s, NULL);
+    assert_int_equal(c->n, (int)n + 1);
+    for (int i = 0; i < c->n; i++) {
+        size_t k = (size_t)c->flows[i].rec.seq - 1;
+
+        if (k == n) {
+            assert_record_equal(&c->flows[i].rec, &longest);
+            continue;
+        }
+        r = fixed_flow(0);
+        r.seq = k + 1;
+        r.app_proto = cases[k].app, r.tls_version = cases[k].tls;
+        strcpy(r.server_name, cases[k].name);
+        assert_record_equal(&c->flows[i].rec, &r);
+    }
+    fa_store_close(s);
+}
+
+/* What cannot be named is stored unset: an app_proto out of the enum's
+ * range, a TLS version that is none of the five; and a name this binary
+ * does not know, left by a newer flowaudit, reads back as unset without
+ * making the row unreadable. */
+static void test_names_unknown(void **state)
+{
+    const char *path = db_path("names_unknown.db");
+    struct fa_store *s = open_ok(path, 0);
+    struct fa_flow_record r = fixed_flow(0);
+    struct collected *c;
+
+    (void)state;
+    begin_run(s, "unknown");
+    r.app_proto = 200, r.tls_version = 0x0305;
+    put_flow(s, &r);
+    r.seq = 2, r.app_proto = FA_APP_TLS, r.tls_version = 0x7f1c;
+    put_flow(s, &r);
+    commit(s);
+    fa_store_close(s);
+    assert_string_equal(
+        sql_row(path, "SELECT app_proto, server_name, tls_version FROM flows WHERE seq = 1"),
+        "NULL|apps.example.com|NULL");
+    assert_string_equal(
+        sql_row(path, "SELECT app_proto, server_name, tls_version FROM flows WHERE seq = 2"),
+        "tls|apps.example.com|NULL");
+
+    sql_exec(path, "UPDATE flows SET app_proto = 'quic', tls_version = 'TLS 1.4' WHERE seq = 1");
+    s = open_ok(path, 1);
+    c = query(s, NULL);
+    assert_int_equal(c->n, 2);
+    assert_int_equal(c->flows[0].rec.app_proto, FA_APP_UNKNOWN);
+    assert_int_equal(c->flows[0].rec.tls_version, 0);
+    assert_string_equal(c->flows[0].rec.server_name, "apps.example.com");
+    assert_int_equal(c->flows[1].rec.app_proto, FA_APP_TLS);
+    assert_int_equal(c->flows[1].rec.tls_version, 0);
+    fa_store_close(s);
+}
+
+/* A flow checkpointed before its stream was named gets the names when it
+ * is written again. */
+static void test_names_checkpoint(void **state)
+{
+    const char *path = db_path("names_checkpoint.db");
+    struct fa_store *s = open_ok(path, 0);
+    struct fa_flow_record r = fixed_flow(0);
+
+    (void)state;
+    begin_run(s, "checkpoint");
+    r.app_proto = 0, r.tls_version = 0, r.server_name[0] = '\0', r.end = FA_END_ACTIVE;
+    put_flow(s, &r);
+    commit(s);
+    assert_string_equal(sql_row(path, "SELECT app_proto, server_name, tls_version FROM flows"),
+                        "NULL|NULL|NULL");
+    r = fixed_flow(0);
+    put_flow(s, &r);
+    commit(s);
+    fa_store_close(s);
+    assert_string_equal(
+        sql_row(path, "SELECT count(*), app_proto, server_name, tls_version FROM flows"),
+        "1|tls|apps.example.com|TLS 1.3");
+}
+
+/* A database as the previous flowaudit left it: 001 and 002 applied,
+ * user_version 2, one run with one flow.  Read-only it is refused; opened
+ * for writing it is migrated, the old flow reads back as it was with no
+ * names, and new flows are stored with theirs. */
+static void test_migrate_from_version_2(void **state)
+{
+    const char *path = db_path("v2.db");
+    struct fa_flow_record old = fixed_flow(0), named = fixed_flow(0);
+    char sql[128], want[FA_STORE_ERRBUF_SIZE];
+    struct fa_store *s;
+    struct collected *c;
+    sqlite3 *db;
+
+    (void)state;
+    assert_true(fa_schema_count >= 3);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    for (int i = 0; i < 2; i++)
+        assert_int_equal(sqlite3_exec(db, fa_schema[i], NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = 2", 0x46417564);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(
+            db,
+            "INSERT INTO runs (mode, source, version, started) VALUES"
+            " ('read', 'old.pcap', '0.1.0', 1700000100.25);"
+            "INSERT INTO flows (run_id, seq, uid, ip_version, proto, orig_h, orig_p, resp_h,"
+            " resp_p, first_seen, last_seen, orig_pkts, orig_ip_bytes, orig_bytes, resp_pkts,"
+            " resp_ip_bytes, resp_bytes, conn_state, history, syn_count, syn_to_synack,"
+            " synack_to_ack, end_reason) VALUES (1, 1, 'CZwCeycv4d100MtIOi', 4, 6, '192.0.2.10',"
+            " 51234, '198.51.100.7', 443, 1700000000.123456, 1700000001.623456, 10, 1200, 517,"
+            " 8, 5000, 4312, 'SF', 'ShADadFf', 1, 0.012345, 0.00021, 'closed')",
+            NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(sql_int(path, "SELECT count(*) FROM pragma_table_info('flows')"
+                                   " WHERE name IN ('app_proto', 'server_name', 'tls_version')"),
+                     0);
+
+    snprintf(want, sizeof want,
+             "%s: database schema version 2 is older than this flowaudit (%zu);"
+             " run a command that writes to it (read, capture) to upgrade it",
+             path, fa_schema_count);
+    assert_string_equal(open_error(path, 1), want);
+
+    s = open_ok(path, 0);
+    assert_int_equal(sql_int(path, "PRAGMA user_version"), (int64_t)fa_schema_count);
+    assert_int_equal(sql_int(path, "SELECT count(*) FROM pragma_table_info('flows')"
+                                   " WHERE name IN ('app_proto', 'server_name', 'tls_version')"),
+                     3);
+    assert_string_equal(sql_row(path, "SELECT uid, app_proto, server_name, tls_version FROM flows"),
+                        "CZwCeycv4d100MtIOi|NULL|NULL|NULL");
+    assert_int_equal(begin_run(s, "new.pcap"), 2);
+    named.seq = 1;
+    put_flow(s, &named);
+    commit(s);
+    fa_store_close(s);
+
+    old.app_proto = 0, old.tls_version = 0, old.server_name[0] = '\0';
+    s = open_ok(path, 1);
+    c = query(s, NULL);
+    assert_int_equal(c->n, 2);
+    assert_int_equal(c->flows[0].run_id, 1);
+    assert_record_equal(&c->flows[0].rec, &old);
+    assert_int_equal(c->flows[1].run_id, 2);
+    assert_record_equal(&c->flows[1].rec, &named);
+    fa_store_close(s);
 }
 
 static void test_times_keep_microseconds(void **state)
@@ -806,7 +1020,7 @@ static void test_output_zeek(void **state)
         render(path, NULL, FA_FORMAT_ZEEK),
         ZEEK_HEADER "#open\t2023-11-14-22-13-20\n" ZEEK_FIELDS
                     "1700000000.123456\tCZwCeycv4d100MtIOi\t192.0.2.10\t51234\t198.51.100.7\t443"
-                    "\ttcp\t-\t1.500000\t517\t4312\tSF\t-\t-\t0\tShADadFf\t10\t1200\t8\t5000\n"
+                    "\ttcp\tssl\t1.500000\t517\t4312\tSF\t-\t-\t0\tShADadFf\t10\t1200\t8\t5000\n"
                     "1700000001.000001\tCiesTWAPFeEW3WuoPt\t192.0.2.10\t8\t198.51.100.7\t0"
                     "\ticmp\t-\t0.999998\t112\t0\tOTH\t-\t-\t0\t-\t2\t168\t0\t0\n"
                     "1700000002.000000\tCRhbOR8ICT3gMbxtTU\t2001:db8::1\t5353\t2001:db8::2\t53"
@@ -848,16 +1062,17 @@ static void test_output_csv(void **state)
         "uid,run_id,seq,ip_version,proto,proto_name,orig_h,orig_p,resp_h,resp_p,first_seen,"
         "last_seen,duration,orig_pkts,orig_ip_bytes,orig_bytes,resp_pkts,resp_ip_bytes,"
         "resp_bytes,conn_state,history,syn_count,syn_to_synack,synack_to_ack,icmp_error_type,"
-        "icmp_error_code,icmp_error_v6,icmp_error_from,end_reason\r\n"
+        "icmp_error_code,icmp_error_v6,icmp_error_from,end_reason,app_proto,server_name,"
+        "tls_version\r\n"
         "CZwCeycv4d100MtIOi,1,1,4,6,tcp,192.0.2.10,51234,198.51.100.7,443,1700000000.123456,"
         "1700000001.623456,1.500000,10,1200,517,8,5000,4312,SF,ShADadFf,1,0.012345,0.000210,"
-        ",,,,closed\r\n"
+        ",,,,closed,tls,apps.example.com,TLS 1.3\r\n"
         "CiesTWAPFeEW3WuoPt,1,3,4,1,icmp,192.0.2.10,8,198.51.100.7,0,1700000001.000001,"
-        "1700000001.999999,0.999998,2,168,112,0,0,0,OTH,,0,,,3,13,0,192.0.2.1,capture-end\r\n"
+        "1700000001.999999,0.999998,2,168,112,0,0,0,OTH,,0,,,3,13,0,192.0.2.1,capture-end,,,\r\n"
         "CRhbOR8ICT3gMbxtTU,1,2,6,17,udp,2001:db8::1,5353,2001:db8::2,53,1700000002.000000,"
-        "1700000002.000000,0.000000,1,73,25,0,0,0,S0,D,0,,,,,,,timeout\r\n"
+        "1700000002.000000,0.000000,1,73,25,0,0,0,S0,D,0,,,,,,,timeout,,,\r\n"
         "CP8j8Vj9bmClpsYXHQ,1,4,6,58,icmp6,2001:db8::1,128,2001:db8::2,129,1700000003.500000,"
-        "1700000003.500000,0.000000,1,104,56,0,0,0,OTH,,0,,,3,0,1,2001:db8::fe,evicted\r\n");
+        "1700000003.500000,0.000000,1,104,56,0,0,0,OTH,,0,,,3,0,1,2001:db8::fe,evicted,,,\r\n");
 }
 
 static const char *const fixed_json[] = {
@@ -868,7 +1083,8 @@ static const char *const fixed_json[] = {
     "\"orig_ip_bytes\":1200,\"orig_bytes\":517,\"resp_pkts\":8,\"resp_ip_bytes\":5000,"
     "\"resp_bytes\":4312,\"conn_state\":\"SF\",\"history\":\"ShADadFf\",\"syn_count\":1,"
     "\"syn_to_synack\":0.012345,\"synack_to_ack\":0.000210,\"icmp_error\":null,"
-    "\"end_reason\":\"closed\"}",
+    "\"end_reason\":\"closed\",\"app_proto\":\"tls\",\"server_name\":\"apps.example.com\","
+    "\"tls_version\":\"TLS 1.3\"}",
     "{\"uid\":\"CiesTWAPFeEW3WuoPt\",\"run_id\":1,\"seq\":3,\"ip_version\":4,\"proto\":1,"
     "\"proto_name\":\"icmp\",\"orig_h\":\"192.0.2.10\",\"orig_p\":8,"
     "\"resp_h\":\"198.51.100.7\",\"resp_p\":0,\"first_seen\":1700000001.000001,"
@@ -877,7 +1093,8 @@ static const char *const fixed_json[] = {
     "\"resp_bytes\":0,\"conn_state\":\"OTH\",\"history\":\"\",\"syn_count\":0,"
     "\"syn_to_synack\":null,\"synack_to_ack\":null,"
     "\"icmp_error\":{\"type\":3,\"code\":13,\"v6\":false,\"from\":\"192.0.2.1\"},"
-    "\"end_reason\":\"capture-end\"}",
+    "\"end_reason\":\"capture-end\",\"app_proto\":null,\"server_name\":null,"
+    "\"tls_version\":null}",
     "{\"uid\":\"CRhbOR8ICT3gMbxtTU\",\"run_id\":1,\"seq\":2,\"ip_version\":6,\"proto\":17,"
     "\"proto_name\":\"udp\",\"orig_h\":\"2001:db8::1\",\"orig_p\":5353,"
     "\"resp_h\":\"2001:db8::2\",\"resp_p\":53,\"first_seen\":1700000002.000000,"
@@ -885,7 +1102,8 @@ static const char *const fixed_json[] = {
     "\"orig_ip_bytes\":73,\"orig_bytes\":25,\"resp_pkts\":0,\"resp_ip_bytes\":0,"
     "\"resp_bytes\":0,\"conn_state\":\"S0\",\"history\":\"D\",\"syn_count\":0,"
     "\"syn_to_synack\":null,\"synack_to_ack\":null,\"icmp_error\":null,"
-    "\"end_reason\":\"timeout\"}",
+    "\"end_reason\":\"timeout\",\"app_proto\":null,\"server_name\":null,"
+    "\"tls_version\":null}",
     "{\"uid\":\"CP8j8Vj9bmClpsYXHQ\",\"run_id\":1,\"seq\":4,\"ip_version\":6,\"proto\":58,"
     "\"proto_name\":\"icmp6\",\"orig_h\":\"2001:db8::1\",\"orig_p\":128,"
     "\"resp_h\":\"2001:db8::2\",\"resp_p\":129,\"first_seen\":1700000003.500000,"
@@ -894,7 +1112,8 @@ static const char *const fixed_json[] = {
     "\"resp_bytes\":0,\"conn_state\":\"OTH\",\"history\":\"\",\"syn_count\":0,"
     "\"syn_to_synack\":null,\"synack_to_ack\":null,"
     "\"icmp_error\":{\"type\":3,\"code\":0,\"v6\":true,\"from\":\"2001:db8::fe\"},"
-    "\"end_reason\":\"evicted\"}",
+    "\"end_reason\":\"evicted\",\"app_proto\":null,\"server_name\":null,"
+    "\"tls_version\":null}",
 };
 
 static void test_output_json(void **state)
@@ -922,7 +1141,8 @@ static void test_output_json(void **state)
     assert_true(
         json_is_true(json_object_get(json_object_get(json_array_get(doc, 3), "icmp_error"), "v6")));
     assert_true(json_is_null(json_object_get(json_array_get(doc, 2), "syn_to_synack")));
-    assert_int_equal(json_object_size(json_array_get(doc, 0)), 26);
+    assert_int_equal(json_object_size(json_array_get(doc, 0)), 29);
+    assert_true(json_is_null(json_object_get(json_array_get(doc, 1), "server_name")));
     json_decref(doc);
 }
 
@@ -938,7 +1158,8 @@ static void test_output_jsonl(void **state)
         text,
         "{\"ts\":1700000000.123456,\"uid\":\"CZwCeycv4d100MtIOi\",\"id.orig_h\":\"192.0.2.10\","
         "\"id.orig_p\":51234,\"id.resp_h\":\"198.51.100.7\",\"id.resp_p\":443,\"proto\":\"tcp\","
-        "\"duration\":1.500000,\"orig_bytes\":517,\"resp_bytes\":4312,\"conn_state\":\"SF\","
+        "\"service\":\"ssl\",\"duration\":1.500000,\"orig_bytes\":517,\"resp_bytes\":4312,\"conn_"
+        "state\":\"SF\","
         "\"missed_bytes\":0,\"history\":\"ShADadFf\",\"orig_pkts\":10,\"orig_ip_bytes\":1200,"
         "\"resp_pkts\":8,\"resp_ip_bytes\":5000}\n"
         "{\"ts\":1700000001.000001,\"uid\":\"CiesTWAPFeEW3WuoPt\",\"id.orig_h\":\"192.0.2.10\","
@@ -976,17 +1197,52 @@ static void test_output_table(void **state)
     assert_string_equal(
         render(path, NULL, FA_FORMAT_TABLE),
         "first_seen (UTC)            proto  orig -> resp                                    state"
-        "   history        pkts o/r          bytes o/r  syn  synack ms  icmp error\n"
-        "2023-11-14 22:13:20.123456  tcp    192.0.2.10:51234 -> 198.51.100.7:443            SF  "
-        "    ShADadFf           10/8           517/4312    1     12.345  -\n"
-        "2023-11-14 22:13:21.000001  icmp   192.0.2.10:8 -> 198.51.100.7:0                  OTH "
-        "    -                   2/0              112/0    0          -  icmp 3/13 from "
-        "192.0.2.1\n"
-        "2023-11-14 22:13:22.000000  udp    [2001:db8::1]:5353 -> [2001:db8::2]:53          S0  "
-        "    D                   1/0               25/0    0          -  -\n"
-        "2023-11-14 22:13:23.500000  icmp6  [2001:db8::1]:128 -> [2001:db8::2]:129          OTH "
-        "    -                   1/0               56/0    0          -  icmp6 3/0 from "
-        "2001:db8::fe\n");
+        "   history        pkts o/r          bytes o/r  syn  synack ms  app                      "
+        "       icmp error\n"
+        "2023-11-14 22:13:20.123456  tcp    192.0.2.10:51234 -> 198.51.100.7:443            SF   "
+        "   ShADadFf           10/8           517/4312    1     12.345  tls apps.example.com     "
+        "       -\n"
+        "2023-11-14 22:13:21.000001  icmp   192.0.2.10:8 -> 198.51.100.7:0                  OTH  "
+        "   -                   2/0              112/0    0          -  -                        "
+        "       icmp 3/13 from 192.0.2.1\n"
+        "2023-11-14 22:13:22.000000  udp    [2001:db8::1]:5353 -> [2001:db8::2]:53          S0   "
+        "   D                   1/0               25/0    0          -  -                        "
+        "       -\n"
+        "2023-11-14 22:13:23.500000  icmp6  [2001:db8::1]:128 -> [2001:db8::2]:129          OTH  "
+        "   -                   1/0               56/0    0          -  -                        "
+        "       icmp6 3/0 from 2001:db8::fe\n");
+}
+
+/* The table's app column: a protocol alone, a name alone, and a name too
+ * long for the column, which keeps its start. */
+static void test_output_table_app(void **state)
+{
+    const char *path = db_path("table_app.db");
+    struct fa_store *s = open_ok(path, 0);
+    struct fa_flow_record r = fixed_flow(0);
+    const char *text;
+
+    (void)state;
+    begin_run(s, "apps");
+    r.app_proto = FA_APP_SSH, r.tls_version = 0, r.server_name[0] = '\0';
+    put_flow(s, &r);
+    r.seq = 2, r.app_proto = FA_APP_UNKNOWN;
+    strcpy(r.server_name, "orphan.example.com");
+    put_flow(s, &r);
+    r.seq = 3, r.app_proto = FA_APP_TLS;
+    strcpy(r.server_name, "exactly-26-characters.test");
+    put_flow(s, &r);
+    r.seq = 4, r.app_proto = FA_APP_HTTP;
+    strcpy(r.server_name, "a-rather-long-front-end-name.corp.example.com");
+    put_flow(s, &r);
+    commit(s);
+    fa_store_close(s);
+
+    text = render(path, NULL, FA_FORMAT_TABLE);
+    assert_non_null(strstr(text, "  ssh                             -\n"));
+    assert_non_null(strstr(text, "  orphan.example.com              -\n"));
+    assert_non_null(strstr(text, "  tls exactly-26-characters.test  -\n"));
+    assert_non_null(strstr(text, "  http a-rather-long-front-en...  -\n"));
 }
 
 /* Strings a database might hold still give valid CSV, JSON and TSV. */
@@ -1000,12 +1256,16 @@ static void test_output_escaping(void **state)
     (void)state;
     begin_run(s, "odd");
     strcpy(r.history, "Dd,\"x\tq\\");
+    strcpy(r.server_name, "n,\"m");
     put_flow(s, &r);
     commit(s);
     fa_store_close(s);
 
     text = render(path, NULL, FA_FORMAT_CSV);
     assert_non_null(strstr(text, ",S0,\"Dd,\"\"x\tq\\\",0,,,"));
+    assert_non_null(strstr(text, ",timeout,,\"n,\"\"m\",\r\n"));
+    text = render(path, NULL, FA_FORMAT_JSON);
+    assert_non_null(strstr(text, "\"server_name\":\"n,\\\"m\","));
     text = render(path, NULL, FA_FORMAT_JSONL);
     assert_non_null(strstr(text, "\"history\":\"Dd,\\\"x\\u0009q\\\\\","));
     text = render(path, NULL, FA_FORMAT_ZEEK);
@@ -1028,7 +1288,8 @@ static void test_output_empty(void **state)
                         "first_seen,last_seen,duration,orig_pkts,orig_ip_bytes,orig_bytes,"
                         "resp_pkts,resp_ip_bytes,resp_bytes,conn_state,history,syn_count,"
                         "syn_to_synack,synack_to_ack,icmp_error_type,icmp_error_code,"
-                        "icmp_error_v6,icmp_error_from,end_reason\r\n");
+                        "icmp_error_v6,icmp_error_from,end_reason,app_proto,server_name,"
+                        "tls_version\r\n");
     /* Without flows the conn.log's #open and #close are the wall clock. */
     text = render(path, &f, FA_FORMAT_ZEEK);
     assert_memory_equal(text, ZEEK_HEADER "#open\t", strlen(ZEEK_HEADER "#open\t"));
@@ -1074,6 +1335,17 @@ static void test_format_names(void **state)
     assert_string_equal(fa_proto_zeek_name(47), "unknown_transport");
     assert_string_equal(fa_store_end_name(FA_END_CAPTURE_END), "capture-end");
     assert_null(fa_store_end_name((enum fa_flow_end)6));
+    assert_string_equal(fa_store_tls_version_name(0x0300), "SSL 3.0");
+    assert_string_equal(fa_store_tls_version_name(0x0304), "TLS 1.3");
+    assert_null(fa_store_tls_version_name(0));
+    assert_null(fa_store_tls_version_name(0x0305));
+    assert_null(fa_store_tls_version_name(0x0204));
+    /* fa_app_parse() undoes fa_app_name() over the whole enum. */
+    for (int a = FA_APP_UNKNOWN; a <= FA_APP_DNS; a++)
+        assert_int_equal(fa_app_parse(fa_app_name((enum fa_app)a)), a);
+    assert_int_equal(fa_app_parse("TLS"), -1);
+    assert_int_equal(fa_app_parse("ssl"), -1);
+    assert_int_equal(fa_app_parse(NULL), -1);
 }
 
 /* ---- setup ---------------------------------------------------------------- */
@@ -1106,6 +1378,10 @@ int main(void)
         cmocka_unit_test(test_open_errors),
         cmocka_unit_test(test_write_errors),
         cmocka_unit_test(test_roundtrip),
+        cmocka_unit_test(test_names_roundtrip),
+        cmocka_unit_test(test_names_unknown),
+        cmocka_unit_test(test_names_checkpoint),
+        cmocka_unit_test(test_migrate_from_version_2),
         cmocka_unit_test(test_times_keep_microseconds),
         cmocka_unit_test(test_checkpoint_updates),
         cmocka_unit_test(test_totals),
@@ -1119,6 +1395,7 @@ int main(void)
         cmocka_unit_test(test_output_json),
         cmocka_unit_test(test_output_jsonl),
         cmocka_unit_test(test_output_table),
+        cmocka_unit_test(test_output_table_app),
         cmocka_unit_test(test_output_escaping),
         cmocka_unit_test(test_output_empty),
         cmocka_unit_test(test_output_write_error),
