@@ -72,6 +72,10 @@ LIFETIME = Host("lifetime", "192.0.2.40")
 DNS = Host("dns", "192.0.2.53", os="linux", rtt_ms=0.10)
 DEV_TOOLS = Host("devtools", "198.51.100.7", hops=1, rtt_ms=4.0)
 END_USER = Host("user1", "203.0.113.50", hops=11, rtt_ms=28.0)
+END_USER_B = Host("user3", "203.0.113.52", hops=11, rtt_ms=31.0)
+# What DNS says architecture.outsystems.com is, in a documentation range.
+ARCHITECTURE_DASHBOARD = Host("architecture", "203.0.113.80", os="linux", hops=14,
+                              rtt_ms=24.0)
 
 # tcpdump runs on Linux, so the front-end of the cooked captures is one.
 FE1_LINUX = Host("fe1", "192.0.2.10", os="linux")
@@ -248,6 +252,37 @@ def truncated():
     ]
 
 
+def architecture_blocked():
+    return [
+        # LifeTime looks the Architecture Dashboard up by name...
+        udp_exchange(LIFETIME, DNS, 53, at=0.000,
+                     request=dns_query(0x4ad7, "architecture.outsystems.com"),
+                     response=dns_answer(0x4ad7, "architecture.outsystems.com",
+                                         str(ARCHITECTURE_DASHBOARD.addr))),
+        # ...and the address it got never answers: a firewall drops the way out.
+        tcp_blocked(LIFETIME, ARCHITECTURE_DASHBOARD, 443, at=0.010, syn_at=[0, 1, 3]),
+    ]
+
+
+def names():
+    return [
+        # A browser's post-quantum ClientHello (X25519MLKEM768 key share):
+        # about 1.7 KB, so it spans two TCP segments.
+        tcp_session(END_USER, FE1, 443, at=0.000,
+                    exchanges=https_exchanges("apps.example.com", post_quantum=True)),
+        tcp_session(END_USER, FE2, 80, at=0.400,
+                    request=http_get("apps.example.com", "/"),
+                    response=http_ok(HOME_PAGE)),
+        # SQL Server: PRELOGIN; Oracle: CONNECT answered by ACCEPT.
+        tcp_session(FE1, DB, 1433, at=0.600, exchanges=tds_exchanges()),
+        tcp_session(FE2, DB, 1521, at=0.700, exchanges=tns_exchanges(FE2, DB, "OSPROD")),
+        # A front-end answering plain HTTP on 443: not what the port should carry.
+        tcp_session(END_USER_B, FE2, 443, at=0.900,
+                    request=http_get("apps.example.com", "/"),
+                    response=http_ok(HOME_PAGE)),
+    ]
+
+
 # link: ethernet | sll (113) | sll2 (276) | raw (101)
 # format: pcap-us (a1b2c3d4) | pcap-ns (a1b23c4d) | pcapng (nanosecond if_tsresol)
 SAMPLES = [
@@ -269,6 +304,9 @@ SAMPLES = [
     dict(file="truncated.pcap", scenario=truncated, link="ethernet", format="pcap-us",
          snaplen=64),
     dict(file="not-a-capture.pcap", text="this is not a capture\n"),
+    dict(file="architecture-blocked.pcap", scenario=architecture_blocked, link="ethernet",
+         format="pcap-us"),
+    dict(file="names.pcap", scenario=names, link="ethernet", format="pcap-us"),
 ]
 
 # All captures start at 2024-05-14 08:30:00 UTC.
@@ -835,21 +873,47 @@ def _tls_ext(ext_type, body):
     return struct.pack("!HH", ext_type, len(body)) + body
 
 
-def tls_client_hello(sni):
+X25519MLKEM768 = 0x11EC   # hybrid post-quantum key exchange group
+MLKEM_CLIENT_SHARE = 1216  # ML-KEM-768 encapsulation key 1184 + X25519 32
+MLKEM_SERVER_SHARE = 1120  # ML-KEM-768 ciphertext 1088 + X25519 32
+ECH_GREASE_PAYLOAD = 208   # what Chrome sends in its GREASE encrypted_client_hello
+
+
+def _key_share_entry(group, key):
+    return struct.pack("!HH", group, len(key)) + key
+
+
+def tls_client_hello(sni, post_quantum=False):
+    """post_quantum: a current browser's hello, with an X25519MLKEM768 key
+    share (and X25519 as fallback) and a GREASE encrypted_client_hello:
+    about 1.7 KB instead of about 300 bytes."""
     host = sni.encode()
     ciphers = [0x1301, 0x1302, 0x1303, 0xC02B, 0xC02F, 0xC02C, 0xC030, 0xCCA9, 0xCCA8,
                0xC013, 0xC014, 0x009C, 0x009D, 0x002F, 0x0035]
+    groups = [0x001D, 0x0017, 0x0018]
+    shares = _key_share_entry(0x001D, fill(sni + "/client-share", 32))
+    if post_quantum:
+        groups = [X25519MLKEM768] + groups
+        shares = _key_share_entry(X25519MLKEM768,
+                                  fill(sni + "/mlkem-share", MLKEM_CLIENT_SHARE)) + shares
     exts = b"".join([
         _tls_ext(0, struct.pack("!HBH", len(host) + 3, 0, len(host)) + host),
-        _tls_ext(10, struct.pack("!HHHH", 6, 0x001D, 0x0017, 0x0018)),
+        _tls_ext(10, struct.pack("!H%dH" % len(groups), 2 * len(groups), *groups)),
         _tls_ext(11, b"\x01\x00"),
         _tls_ext(13, struct.pack("!H8H", 16, 0x0403, 0x0503, 0x0603, 0x0804, 0x0805,
                                  0x0806, 0x0401, 0x0501)),
         _tls_ext(16, b"\x00\x0c\x02h2\x08http/1.1"),
         _tls_ext(43, b"\x04\x03\x04\x03\x03"),
         _tls_ext(45, b"\x01\x01"),
-        _tls_ext(51, struct.pack("!HHH", 36, 0x001D, 32) + fill(sni + "/client-share", 32)),
+        _tls_ext(51, struct.pack("!H", len(shares)) + shares),
     ])
+    if post_quantum:
+        # outer ClientHello, HKDF-SHA256, AES-128-GCM, a config id, an
+        # encapsulated key and a payload: all random, as GREASE is.
+        exts += _tls_ext(0xFE0D, struct.pack("!BHHB", 0, 1, 1, 0x5C)
+                         + struct.pack("!H", 32) + fill(sni + "/ech-enc", 32)
+                         + struct.pack("!H", ECH_GREASE_PAYLOAD)
+                         + fill(sni + "/ech-payload", ECH_GREASE_PAYLOAD))
     body = (b"\x03\x03" + fill(sni + "/client-random", 32)
             + b"\x20" + fill(sni + "/session", 32)
             + struct.pack("!H%dH" % len(ciphers), 2 * len(ciphers), *ciphers)
@@ -858,25 +922,30 @@ def tls_client_hello(sni):
     return _tls_record(22, _tls_handshake(1, body), version=0x0301)
 
 
-def tls_server_hello(sni):
-    exts = (_tls_ext(43, b"\x03\x04")
-            + _tls_ext(51, struct.pack("!HH", 0x001D, 32) + fill(sni + "/server-share", 32)))
+def tls_server_hello(sni, post_quantum=False):
+    if post_quantum:
+        share = _key_share_entry(X25519MLKEM768, fill(sni + "/mlkem-reply", MLKEM_SERVER_SHARE))
+    else:
+        share = _key_share_entry(0x001D, fill(sni + "/server-share", 32))
+    exts = _tls_ext(43, b"\x03\x04") + _tls_ext(51, share)
     body = (b"\x03\x03" + fill(sni + "/server-random", 32)
             + b"\x20" + fill(sni + "/session", 32)
             + struct.pack("!HB", 0x1301, 0) + struct.pack("!H", len(exts)) + exts)
     return _tls_record(22, _tls_handshake(2, body))
 
 
-def https_exchanges(sni):
+def https_exchanges(sni, post_quantum=False):
     """A TLS 1.3 connection carrying one HTTP request.
 
     After the hellos everything is an opaque application-data record, as on
     the wire; the sizes are those of a certificate chain and a small page.
+    post_quantum: the hellos carry X25519MLKEM768 key shares.
     """
     ccs = _tls_record(20, b"\x01")
     return [
-        (tls_client_hello(sni),
-         tls_server_hello(sni) + ccs + _tls_record(23, fill(sni + "/server-flight", 2380))),
+        (tls_client_hello(sni, post_quantum),
+         tls_server_hello(sni, post_quantum) + ccs
+         + _tls_record(23, fill(sni + "/server-flight", 2380))),
         (ccs + _tls_record(23, fill(sni + "/finished", 53))
          + _tls_record(23, fill(sni + "/request", 412)),
          _tls_record(23, fill(sni + "/ticket", 237))
@@ -912,6 +981,51 @@ def tds_exchanges():
         (_tds_packet(0x12, _tds_prelogin(b"\x10\x00\x00\x00\x00\x00", 2, 0x1F3C)),
          _tds_packet(0x04, _tds_prelogin(b"\x0f\x00\x07\xd0\x00\x00", 2, 0))),
         (_tds_packet(0x01, all_headers + sql), _tds_packet(0x04, result)),
+    ]
+
+
+TNS_CONNECT, TNS_ACCEPT, TNS_DATA = 1, 2, 6
+TNS_VERSION, TNS_COMPAT_VERSION = 314, 300   # Oracle 12c and later; the oldest still spoken
+TNS_CONNECT_DATA_OFFSET = 58                 # after the fixed fields and the trace ids
+
+
+def _tns_packet(ptype, body):
+    # length, packet checksum 0, type, flags 0, header checksum 0
+    return struct.pack("!HHBBH", 8 + len(body), 0, ptype, 0, 0) + body
+
+
+def tns_connect(client, server, service):
+    """Oracle Net CONNECT with its connect descriptor in the packet."""
+    data = ("(DESCRIPTION=(CONNECT_DATA=(SERVICE_NAME=%s)(CID=(PROGRAM=w3wp.exe)"
+            "(HOST=%s)(USER=SYSTEM)))(ADDRESS=(PROTOCOL=TCP)(HOST=%s)(PORT=1521)))"
+            % (service, client.name.upper(), server.addr)).encode()
+    fixed = struct.pack("!HHHHHHHHHHIBB", TNS_VERSION, TNS_COMPAT_VERSION,
+                        0x0C41,            # service options
+                        8192, 32767,       # SDU, TDU
+                        0x7F08, 0, 1,      # NT characteristics, line turnaround, value of one
+                        len(data), TNS_CONNECT_DATA_OFFSET,
+                        2048,              # maximum receivable connect data
+                        0x41, 0x41)        # connect flags 0 and 1
+    pad = TNS_CONNECT_DATA_OFFSET - 8 - len(fixed)   # trace cross-facility items, unique id
+    return _tns_packet(TNS_CONNECT, fixed + b"\0" * pad + data)
+
+
+def tns_accept():
+    body = struct.pack("!HHHHHHHBB", TNS_VERSION, 0x0C41, 8192, 32767, 1,
+                       0, 32,              # no accept data, its offset
+                       0x41, 0x41) + b"\0" * 8
+    return _tns_packet(TNS_ACCEPT, body)
+
+
+def tns_data(payload):
+    return _tns_packet(TNS_DATA, b"\0\0" + payload)   # data flags 0
+
+
+def tns_exchanges(client, server, service):
+    """Oracle: CONNECT and ACCEPT, then one round of (opaque) DATA packets."""
+    return [
+        (tns_connect(client, server, service), tns_accept()),
+        (tns_data(fill("tns-request", 160)), tns_data(fill("tns-reply", 120))),
     ]
 
 
@@ -1073,7 +1187,7 @@ def main():
     for sample in SAMPLES:
         data, count = build_sample(sample)
         (outdir / sample["file"]).write_bytes(data)
-        print("%-22s %5d bytes %4d packets" % (sample["file"], len(data), count))
+        print("%-26s %5d bytes %4d packets" % (sample["file"], len(data), count))
     return 0
 
 

@@ -11,21 +11,30 @@
  *      lone SYN still within its attempt timeout when the capture ended)
  *      or ok;
  *   3. require and allow rules that match it make it allowed.  The rules
- *      that name the flow's ends most precisely (by address rather than
- *      through `any`) decide: each such require rule counts the attempt,
- *      and a failed outcome becomes a finding under the first of them
- *      (require before allow); a handshake slower than the threshold is a
- *      slow finding;
+ *      that name the flow's ends most precisely (by address or name rather
+ *      than through `any`) decide: each such require rule counts the
+ *      attempt, and a failed outcome becomes a finding under the first of
+ *      them (require before allow); a handshake slower than the threshold
+ *      is a slow finding; first bytes of another protocol than the rule's
+ *      app= are a protocol-mismatch finding;
  *   4. otherwise a matching deny rule makes it denied;
  *   5. otherwise, if either end is a known host (a member of a role by
- *      address, not by `any`), it is unexpected.
+ *      address, not by `any` or a name), it is unexpected.
  * Findings are grouped by kind, rule, hosts, protocol and port.  Nothing
  * is written until every flow was seen; the store then receives the audit
  * in one transaction.
+ *
+ * Roles hold a flow's ends this way: the originator by address only; the
+ * responder by address, or by a name the flow carries (server_name, what
+ * its client asked for; dns_name, what a DNS answer called its address)
+ * matching a name: member.  Names are learned for the side that is
+ * reached, never for the side that connects.
  */
 #define _GNU_SOURCE /* asprintf(), open_memstream() */
 
 #include "audit.h"
+
+#include "appproto.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -76,6 +85,8 @@ struct group {
     char detail[96];
     char examples[MAX_EXAMPLES * UID_LEN];
     int nexamples;
+    uint8_t *named;      /* unexpected: [role] 1 when a role named the responder of
+                            one of the flows by name; NULL until one did */
     struct group *order; /* creation order, for a stable output */
 };
 
@@ -123,21 +134,36 @@ static int rule_port_group(const struct fa_rule *rule, const struct fa_flow_reco
     return -1;
 }
 
+/* 1 when a name the flow carries for its responder matches a name:
+ * member of role. */
+static int resp_named_by(const struct fa_role *role, const struct fa_flow_record *r)
+{
+    return fa_role_has_name(role, r->server_name) || fa_role_has_name(role, r->dns_name);
+}
+
+/* The responder is in role by address or by name. */
+static int resp_in_role(const struct fa_role *role, const struct fa_flow_record *r)
+{
+    return fa_role_has_addr(role, &r->resp_h) || resp_named_by(role, r);
+}
+
 /* 1 when the flow goes from the rule's source to its destination, 2 when
  * it goes the other way on a <-> rule, 0 when the rule does not apply. */
 static int rule_direction(const struct fa_ruleset *rs, const struct fa_rule *rule,
                           const struct fa_flow_record *r)
 {
     const struct fa_role *src = &rs->roles[rule->src], *dst = &rs->roles[rule->dst];
-    if (fa_role_has_addr(src, &r->orig_h) && fa_role_has_addr(dst, &r->resp_h))
+    if (fa_role_has_addr(src, &r->orig_h) && resp_in_role(dst, r))
         return 1;
-    if (rule->both_directions && fa_role_has_addr(dst, &r->orig_h) &&
-        fa_role_has_addr(src, &r->resp_h))
+    if (rule->both_directions && fa_role_has_addr(dst, &r->orig_h) && resp_in_role(src, r))
         return 2;
     return 0;
 }
 
-/* A known host is named by address in some role; `any` knows nobody. */
+/* A known host is named by address in some role; `any` knows nobody, and
+ * neither does a name: a name: member stands for a service outside the
+ * environment (OutSystems' cloud), which hosts no role names may reach
+ * without it being the environment's traffic. */
 static int is_known(const struct fa_ruleset *rs, const struct fa_addr *a)
 {
     for (size_t i = 0; i < rs->nroles; i++)
@@ -146,9 +172,29 @@ static int is_known(const struct fa_ruleset *rs, const struct fa_addr *a)
     return 0;
 }
 
-/* The roles that name a by address, comma separated (malloc'ed), or NULL
- * for none. */
-static char *known_roles(const struct fa_ruleset *rs, const struct fa_addr *a)
+/* Notes in g which roles name the flow's responder by name, for
+ * known_roles(); the finding's destination may then be labelled with a
+ * role although no rule matched. */
+static void note_named(struct audit *a, struct group *g, const struct fa_flow_record *r)
+{
+    const struct fa_ruleset *rs = a->rs;
+    if (!r->server_name[0] && !r->dns_name[0])
+        return;
+    for (size_t i = 0; i < rs->nroles; i++) {
+        if (!resp_named_by(&rs->roles[i], r))
+            continue;
+        if (!g->named && !(g->named = calloc(rs->nroles, 1))) {
+            a->failed = 1;
+            return;
+        }
+        g->named[i] = 1;
+    }
+}
+
+/* The roles that name a by address, or (named, when not NULL) by a name
+ * one of the finding's flows carried, comma separated (malloc'ed), or
+ * NULL for none. */
+static char *known_roles(const struct fa_ruleset *rs, const struct fa_addr *a, const uint8_t *named)
 {
     char *buf = NULL;
     size_t size = 0;
@@ -157,7 +203,7 @@ static char *known_roles(const struct fa_ruleset *rs, const struct fa_addr *a)
     if (!f)
         return NULL;
     for (size_t i = 0; i < rs->nroles; i++) {
-        if (!fa_role_names_addr(&rs->roles[i], a))
+        if (!fa_role_names_addr(&rs->roles[i], a) && !(named && named[i]))
             continue;
         fprintf(f, "%s%s", any ? "," : "", rs->roles[i].name);
         any = 1;
@@ -171,13 +217,15 @@ static char *known_roles(const struct fa_ruleset *rs, const struct fa_addr *a)
 }
 
 /* How precisely the rule names the flow's ends: one for each end its role
- * names by address rather than through `any`. */
+ * names by address (or, for the responder, by name) rather than through
+ * `any`. */
 static int rule_precision(const struct fa_ruleset *rs, const struct fa_rule *rule, int dir,
                           const struct fa_flow_record *r)
 {
     const struct fa_role *src = &rs->roles[dir == 1 ? rule->src : rule->dst];
     const struct fa_role *dst = &rs->roles[dir == 1 ? rule->dst : rule->src];
-    return fa_role_names_addr(src, &r->orig_h) + fa_role_names_addr(dst, &r->resp_h);
+    return fa_role_names_addr(src, &r->orig_h) +
+           (fa_role_names_addr(dst, &r->resp_h) || resp_named_by(dst, r));
 }
 
 /* ---- outcome --------------------------------------------------------- */
@@ -436,6 +484,37 @@ static void check_slow(struct audit *a, int rule, int reverse, const struct fa_s
     }
 }
 
+/* "tls", "tds|tns": the protocols of an app= option, as written in rules. */
+static void apps_text(uint32_t apps, char *buf, size_t size)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 1; i < 32 && used < size; i++)
+        if (apps & (1u << i))
+            used += (size_t)snprintf(buf + used, size - used, "%s%s", used ? "|" : "",
+                                     fa_app_name((enum fa_app)i));
+}
+
+/* The rule says which protocol its ports carry (app=), and the flow's
+ * first bytes said another: a protocol-mismatch finding.  A flow whose
+ * bytes said nothing (no data, a protocol appproto does not know, naming
+ * off) is not judged: only the bytes tell. */
+static void check_app(struct audit *a, int rule, int reverse, const struct fa_stored_flow *sf)
+{
+    const struct fa_flow_record *r = &sf->rec;
+    uint32_t apps = a->rs->rules[rule].apps;
+    if (!apps || r->app_proto == FA_APP_UNKNOWN ||
+        (r->app_proto < 32 && (apps & (1u << r->app_proto))))
+        return;
+    struct group *g = add_finding(a, "protocol-mismatch", rule, reverse, FA_SEV_WARNING, sf);
+    if (g && !g->detail[0]) {
+        char want[64];
+        const char *got = fa_app_name((enum fa_app)r->app_proto);
+        apps_text(apps, want, sizeof want);
+        snprintf(g->detail, sizeof g->detail, "carried %s, expected %s", got[0] ? got : "?", want);
+    }
+}
+
 static void describe_failure(struct group *g, enum outcome o, const struct fa_flow_record *r)
 {
     char from[FA_ADDR_STRLEN];
@@ -536,10 +615,13 @@ static int audit_flow(void *ctx, const struct fa_stored_flow *sf)
                             failure_severity(&rs->rules[v.rule]), sf);
         else if (o == OUT_OK)
             check_slow(a, v.rule, v.dir == 2, sf);
+        check_app(a, v.rule, v.dir == 2, sf);
     } else if (v.deny >= 0) {
         g = add_finding(a, "denied", v.deny, v.deny_dir == 2, FA_SEV_ERROR, sf);
     } else if (is_known(rs, &r->orig_h) || is_known(rs, &r->resp_h)) {
         g = add_finding(a, "unexpected", -1, 0, FA_SEV_WARNING, sf);
+        if (g)
+            note_named(a, g, r);
     }
     if (g)
         describe_failure(g, o, r);
@@ -568,6 +650,8 @@ static char *finding_message(const struct fa_ruleset *rs, const struct group *g)
         what = ": refused by ICMP destination unreachable";
     else if (strcmp(g->kind, "slow") == 0)
         what = ": handshake slower than the threshold";
+    else if (strcmp(g->kind, "protocol-mismatch") == 0)
+        what = ": the first bytes are of another protocol than the port should carry";
     return asprintf(&msg, "%s%s", why, what) < 0 ? NULL : msg;
 }
 
@@ -577,9 +661,9 @@ static int put_group(struct fa_store *s, int64_t id, const struct fa_ruleset *rs
     char src[FA_ADDR_STRLEN], dst[FA_ADDR_STRLEN], proto[FA_PROTO_STRLEN];
     const struct fa_rule *rule = g->rule >= 0 ? &rs->rules[g->rule] : NULL;
     /* Under a rule the ends are its roles; without one, the roles that
-     * name the addresses, if any. */
-    char *src_known = rule ? NULL : known_roles(rs, &g->src);
-    char *dst_known = rule ? NULL : known_roles(rs, &g->dst);
+     * name the addresses, and the destination's names, if any. */
+    char *src_known = rule ? NULL : known_roles(rs, &g->src, NULL);
+    char *dst_known = rule ? NULL : known_roles(rs, &g->dst, g->named);
     char *msg = finding_message(rs, g);
     int rc = -1;
     if (!msg) {
@@ -803,6 +887,7 @@ static void audit_free(struct audit *a)
     struct group *g = a->first;
     while (g) {
         struct group *next = g->order;
+        free(g->named);
         free(g);
         g = next;
     }

@@ -21,9 +21,15 @@
  *   - live, every flow still in memory is written at least once a
  *     checkpoint round, and rounds start checkpoint_s apart (see
  *     live_checkpoint());
- *   - the run's row is finished (ended set) only when every flow and the
- *     totals were committed; an error stops the run with status 2 after
- *     committing what was already recorded.
+ *   - a flow's dns_name is filled here, as its record goes to the writer,
+ *     from the DNS answers seen so far (names.h), so every write of a flow,
+ *     checkpoint or final, names it by the same rule;
+ *   - the DNS answers of the run are written once, when it ends, after the
+ *     writer has stopped, in transactions of their own like the writer's
+ *     batches; the last carries the final totals, so
+ *   - the run's row is finished (ended set) only when every flow, every
+ *     name and the totals were committed; an error stops the run with
+ *     status 2 after committing what was already recorded.
  */
 #include "capture.h"
 
@@ -40,7 +46,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "appproto.h"
 #include "decode.h"
+#include "names.h"
 #include "store.h"
 #include "streams.h"
 #include "writer.h"
@@ -69,6 +77,7 @@ struct run {
     struct fa_flow_table *flows;
     struct fa_writer *writer;
     struct fa_streams *streams; /* NULL with --no-names */
+    struct fa_names *names;     /* the DNS answers seen so far */
     int64_t run_id;
     struct fa_run_totals totals;
     unsigned decode_flags;
@@ -128,9 +137,20 @@ static void fill_totals(struct run *r)
 static void store_flow(void *ctx, const struct fa_flow_record *rec, int is_final)
 {
     struct run *r = ctx;
+    struct fa_flow_record named;
     (void)is_final;
     if (r->failed)
         return;
+    /* The flow table knows nothing of DNS: the name comes from the answers
+     * seen before the flow began, which the capture has seen by now. */
+    if (!rec->dns_name[0]) {
+        const char *name = fa_names_for(r->names, &rec->resp_h, rec->first_ns);
+        if (name) {
+            named = *rec;
+            snprintf(named.dns_name, sizeof named.dns_name, "%s", name);
+            rec = &named;
+        }
+    }
     fill_totals(r);
     if (fa_writer_put(r->writer, rec, &r->totals) < 0)
         r->failed = 1;
@@ -166,6 +186,29 @@ static void progress(struct run *r, int final)
         fputc('\n', stderr);
 }
 
+/* A UDP packet from port 53, whoever sent it: its answers go to the
+ * names table, and a well-formed DNS message names its flow dns.  Only a
+ * whole payload is parsed: a message cut by the snap length, or a fragment
+ * of one, would be malformed, or worse, read as a shorter message than the
+ * one sent.  DNS over TCP is named by stream reassembly (appproto.c); its
+ * answers are not read. */
+static void dns_response(struct run *r, const struct fa_packet *pkt, int64_t ts)
+{
+    if (!pkt->payload || pkt->payload_caplen != pkt->payload_len || pkt->is_fragment)
+        return;
+    if (fa_names_dns(r->names, pkt->payload, pkt->payload_len, ts) < 0)
+        return;
+    struct fa_tuple t = {
+        .proto = pkt->proto,
+        .has_ports = 1,
+        .sport = pkt->sport,
+        .dport = pkt->dport,
+        .src = pkt->src,
+        .dst = pkt->dst,
+    };
+    fa_flow_set_app(r->flows, &t, FA_APP_DNS, 0, NULL);
+}
+
 static void handle_packet(struct run *r, const struct pcap_pkthdr *h, const uint8_t *data)
 {
     int64_t ts = (int64_t)h->ts.tv_sec * NS_PER_S + (int64_t)h->ts.tv_usec * r->ts_scale;
@@ -190,6 +233,8 @@ static void handle_packet(struct run *r, const struct pcap_pkthdr *h, const uint
      * reassembly off most packets. */
     if (fa_flow_packet(r->flows, &pkt, ts) && r->streams)
         fa_streams_packet(r->streams, &pkt, ts);
+    if (pkt.proto == FA_PROTO_UDP && pkt.has_ports && pkt.sport == 53)
+        dns_response(r, &pkt, ts);
 }
 
 static void on_named(void *ctx, const struct fa_tuple *t, const struct fa_app_info *info)
@@ -625,6 +670,11 @@ static int open_store(struct run *r)
         fprintf(stderr, "flowaudit: %s\n", r->errbuf);
         return -1;
     }
+    /* Before the flow table, whose sink looks names up. */
+    if (!(r->names = fa_names_new(FA_NAMES_DEFAULT_MAX))) {
+        fprintf(stderr, "flowaudit: out of memory for the DNS names table\n");
+        return -1;
+    }
     r->flows = fa_flow_table_new(&r->o->flow, store_flow, r, ferr);
     if (!r->flows) {
         fprintf(stderr, "flowaudit: %s\n", ferr);
@@ -645,20 +695,76 @@ static int open_store(struct run *r)
     return 0;
 }
 
+/* Writing the names table: a commit every FA_WRITER_BATCH rows, so the
+ * write lock is held no longer than for a batch of flows. */
+struct name_writer {
+    struct run *r;
+    size_t in_batch;
+};
+
+static int put_name(void *ctx, const char *name, const struct fa_addr *addr, int64_t first_ns,
+                    int64_t last_ns)
+{
+    struct name_writer *w = ctx;
+    struct fa_store *s = w->r->store;
+    char *err = w->r->errbuf;
+
+    if (w->in_batch == FA_WRITER_BATCH) {
+        if (fa_store_commit(s, err) < 0 || fa_store_begin(s, err) < 0)
+            return -1;
+        w->in_batch = 0;
+    }
+    w->in_batch++;
+    return fa_store_put_name(s, name, addr, first_ns, last_ns, err) < 0 ? -1 : 0;
+}
+
+/* The writer thread has stopped, so the store is this thread's again.
+ * The final totals go in the last transaction: the run is ended only once
+ * its names are in. */
+static int store_names(struct run *r)
+{
+    struct name_writer w = {r, 0};
+
+    if (fa_store_begin(r->store, r->errbuf) < 0)
+        return -1;
+    if (fa_names_each(r->names, put_name, &w) != 0 ||
+        fa_store_put_totals(r->store, &r->totals, r->errbuf) < 0 ||
+        fa_store_commit(r->store, r->errbuf) < 0) {
+        fa_store_rollback(r->store);
+        return -1;
+    }
+    return 0;
+}
+
 /* Whatever happened while reading, what was recorded is written: every
- * flow still in memory and the final totals.  Stops the writer. */
+ * flow still in memory, the DNS answers and the final totals.  Stops the
+ * writer. */
 static int finish_run(struct run *r)
 {
     /* Streams first: ending libnids may still name a flow. */
     fa_streams_free(r->streams);
     r->streams = NULL;
     fa_flow_flush(r->flows);
-    r->totals.ended_ns = wall_ns();
     fill_totals(r);
-    if (fa_writer_stop(r->writer, &r->totals, r->errbuf) < 0 || r->failed) {
+    /* ended_ns stays 0 here: the writer commits the flows, store_names()
+     * ends the run. */
+    int stopped = fa_writer_stop(r->writer, &r->totals, r->errbuf);
+    r->writer = NULL;
+    if (stopped < 0 || r->failed) {
         fprintf(stderr, "flowaudit: %s\n", r->errbuf);
         return -1;
     }
+    r->totals.ended_ns = wall_ns();
+    if (store_names(r) < 0) {
+        fprintf(stderr, "flowaudit: %s\n", r->errbuf);
+        return -1;
+    }
+    struct fa_names_stats ns = fa_names_stats(r->names);
+    if (ns.dropped && !r->o->quiet)
+        fprintf(stderr,
+                "flowaudit: the DNS names table was full: %llu names seen least recently were "
+                "dropped (it keeps %d, %d per address)\n",
+                (unsigned long long)ns.dropped, FA_NAMES_DEFAULT_MAX, FA_NAMES_PER_ADDR);
     if (r->totals.dropped && !r->o->quiet)
         fprintf(stderr, "flowaudit: %s: the kernel dropped %llu packets\n", r->o->iface,
                 (unsigned long long)r->totals.dropped);
@@ -688,6 +794,7 @@ static void close_run(struct run *r)
 {
     fa_streams_free(r->streams);
     fa_flow_table_free(r->flows);
+    fa_names_free(r->names);
     fa_store_close(r->store);
     if (r->live)
         pcap_close(r->live);

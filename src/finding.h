@@ -30,7 +30,8 @@ struct fa_requirement {
 
 /* Flows grouped by kind, rule, hosts, protocol and port. */
 struct fa_finding {
-    const char *kind; /* blocked rejected unreachable unexpected denied slow not-observed */
+    const char *kind; /* blocked rejected unreachable unexpected denied slow protocol-mismatch
+                         not-observed */
     enum fa_severity severity;
     const char *rule_file; /* NULL when no rule matched */
     int rule_line;

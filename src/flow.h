@@ -69,6 +69,10 @@ struct fa_flow_record {
     uint8_t app_proto; /* enum fa_app */
     uint16_t tls_version;
     char server_name[256]; /* TLS SNI or HTTP Host; "" when none */
+    /* The name a DNS answer gave the responder's address before the flow
+     * began, as the capture saw it; "" when none.  Filled by the caller
+     * that knows the answers (capture.c), not by the flow table. */
+    char dns_name[256];
 
     enum fa_flow_end end;
 };

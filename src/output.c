@@ -124,17 +124,21 @@ static void table_head(struct emitter *e, const struct fa_stored_flow *first)
             "pkts o/r", "bytes o/r", "syn", "synack ms", TABLE_APP_WIDTH, "app", "icmp error");
 }
 
-/* "tls apps.example.com", "ssh", or "-".  A name too long for the column
+/* "tls apps.example.com", "ssh", or "-".  The name is the one the flow
+ * sent (server_name), or failing that the one DNS answers gave its
+ * responder (dns_name): one column says what the server is called either
+ * way, and csv and json tell them apart.  A name too long for the column
  * keeps its start, where the host is named, and ends in "..."; csv and
  * json have it whole. */
 static const char *table_app(const struct fa_flow_record *r, char *buf, size_t size)
 {
     const char *app = app_name(r);
+    const char *name = r->server_name[0] ? r->server_name : r->dns_name;
 
-    if (!app && !r->server_name[0])
+    if (!app && !name[0])
         return "-";
-    snprintf(buf, size, "%s%s%.*s", app ? app : "", app && r->server_name[0] ? " " : "",
-             TABLE_APP_WIDTH + 1, r->server_name);
+    snprintf(buf, size, "%s%s%.*s", app ? app : "", app && name[0] ? " " : "", TABLE_APP_WIDTH + 1,
+             name);
     if (strlen(buf) > TABLE_APP_WIDTH)
         memcpy(buf + TABLE_APP_WIDTH - 3, "...", 4);
     return buf;
@@ -252,6 +256,7 @@ static void json_flow(struct fa_json *j, const struct fa_stored_flow *f)
     json_str_or_null(j, "app_proto", app_name(r));
     json_str_or_null(j, "server_name", r->server_name);
     json_str_or_null(j, "tls_version", fa_store_tls_version_name(r->tls_version));
+    json_str_or_null(j, "dns_name", r->dns_name);
     fa_json_end(j);
 }
 
@@ -354,6 +359,7 @@ static const char *const csv_columns[] = {
     "app_proto",
     "server_name",
     "tls_version",
+    "dns_name",
 };
 
 struct csv_row {
@@ -461,6 +467,7 @@ static void csv_row(struct emitter *e, const struct fa_stored_flow *f)
     csv_cell(&w, app ? app : "");
     csv_cell(&w, r->server_name);
     csv_cell(&w, tls ? tls : "");
+    csv_cell(&w, r->dns_name);
     csv_end(&w);
 }
 

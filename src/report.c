@@ -92,7 +92,8 @@ static const char *const section_titles[SEC_COUNT] = {"Failures", "Unexpected tr
                                                       "Information"};
 
 static const char *const section_intros[SEC_COUNT] = {
-    "Blocked, rejected, unreachable, denied and slow traffic, by host pair and port.",
+    "Blocked, rejected, unreachable, denied and slow traffic, and ports carrying another "
+    "protocol, by host pair and port.",
     "Traffic that no rule allows.",
     "Requirements that no flow tested.",
 };

@@ -35,6 +35,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "appproto.h"
+
 #define MAX_LINE 4096                        /* bytes, without the end of line */
 #define MAX_FILE (16 * 1024 * 1024)          /* a rules file is text a person edits */
 #define MAX_QUOTE 60                         /* bytes of an offending token shown in a message */
@@ -44,7 +46,10 @@
 #define EXPECT_MEMBER "a member (address, prefix, range, any, none or name:PATTERN)"
 #define EXPECT_PROTO "a protocol (tcp, udp, tcp/PORTS, udp/PORTS, icmp or any)"
 #define EXPECT_DURATION "a duration (a number and us, ms or s, e.g. 10ms)"
-#define EXPECT_OPTION "purpose=publication, purpose=monitoring or slow=DURATION"
+#define EXPECT_OPTION "purpose=publication, purpose=monitoring, slow=DURATION or app=PROTOCOLS"
+/* Longest name fa_app_name() gives, and room for the list of them all. */
+#define APP_NAME_MAX 8
+#define APP_LIST_SIZE 128
 
 /* Where a message points; the parser and fa_ruleset_finish() both report. */
 struct where {
@@ -327,6 +332,41 @@ int fa_role_names_addr(const struct fa_role *role, const struct fa_addr *addr)
 {
     for (size_t i = 0; i < role->nmembers; i++)
         if (role->members[i].kind == FA_MEMBER_RANGE && fa_member_has_addr(&role->members[i], addr))
+            return 1;
+    return 0;
+}
+
+int fa_name_matches(const char *pattern, const char *name)
+{
+    if (!pattern || !name)
+        return 0;
+    size_t n = strlen(name), plen;
+    if (n > 0 && name[n - 1] == '.') /* "host.example.com." names the same host */
+        n--;
+    if (n == 0)
+        return 0;
+    if (pattern[0] == '*' && pattern[1] == '.') {
+        pattern++; /* ".x.com": the name must end with it, after a label of its own */
+        plen = strlen(pattern);
+        if (n <= plen || name[n - plen - 1] == '.')
+            return 0;
+        name += n - plen;
+    } else if ((plen = strlen(pattern)) != n) {
+        return 0;
+    }
+    for (size_t i = 0; i < plen; i++)
+        if (lower((unsigned char)name[i]) != (unsigned char)pattern[i])
+            return 0;
+    return 1;
+}
+
+int fa_role_has_name(const struct fa_role *role, const char *name)
+{
+    if (!name || !name[0])
+        return 0;
+    for (size_t i = 0; i < role->nmembers; i++)
+        if (role->members[i].kind == FA_MEMBER_NAME &&
+            fa_name_matches(role->members[i].pattern, name))
             return 1;
     return 0;
 }
@@ -955,10 +995,59 @@ static int parse_duration_token(struct parser *p, const struct token *t, const c
     }
 }
 
+/* "tls, http, ... or dns": every name fa_app_name() gives, for messages,
+ * so that the list never falls behind appproto.c. */
+static const char *app_list(char *buf, size_t size)
+{
+    size_t used = 0;
+    int n = 0;
+    while (fa_app_name((enum fa_app)(n + 1))[0])
+        n++;
+    buf[0] = '\0';
+    for (int a = 1; a <= n && used < size; a++) {
+        const char *sep = a == 1 ? "" : a == n ? " or " : ", ";
+        used += (size_t)snprintf(buf + used, size - used, "%s%s", sep, fa_app_name((enum fa_app)a));
+    }
+    return buf;
+}
+
+/* app=NAME|NAME...: s is the list after "app=", written at column col.
+ * Sets a bit of *apps for each name; names are case-insensitive. */
+static int parse_apps(struct parser *p, const char *s, int col, uint32_t *apps)
+{
+    char list[APP_LIST_SIZE], q[QUOTE_SIZE];
+    size_t i = 0;
+    *apps = 0;
+    for (;;) {
+        size_t k = i;
+        while (s[k] && s[k] != '|')
+            k++;
+        if (k == i)
+            return fail(p, col + (int)i, "expected an application protocol (%s), found %s",
+                        app_list(list, sizeof list), s[k] ? "'|'" : "end of the list");
+        char name[APP_NAME_MAX + 1];
+        int a = -1;
+        if (k - i <= APP_NAME_MAX) {
+            for (size_t j = i; j < k; j++)
+                name[j - i] = (char)lower((unsigned char)s[j]);
+            name[k - i] = '\0';
+            a = fa_app_parse(name);
+        }
+        /* fa_app_parse("") is FA_APP_UNKNOWN, which no flow is checked for. */
+        if (a <= 0 || a >= 32)
+            return fail(p, col + (int)i, "unknown application protocol %s; expected %s",
+                        quote(q, sizeof q, s + i, k - i), app_list(list, sizeof list));
+        *apps |= 1u << a;
+        if (!s[k])
+            return 0;
+        i = k + 1;
+    }
+}
+
 /* OPTIONs from token i on. */
 static int parse_options(struct parser *p, size_t i, struct fa_rule *r)
 {
-    int purpose = 0, slow = 0;
+    int purpose = 0, slow = 0, app = 0;
     for (; i < p->ntok; i++) {
         const struct token *t = &p->tok[i];
         const char *s = t->s;
@@ -979,6 +1068,16 @@ static int parse_options(struct parser *p, size_t i, struct fa_rule *r)
             if (r->proto != FA_PROTO_TCP)
                 return fail(p, t->col, "slow= applies only to tcp rules");
             if (parse_duration_token(p, t, s + 5, &r->slow_ns) < 0)
+                return -1;
+        } else if (!t->quoted && strncasecmp(s, "app=", 4) == 0) {
+            if (app++)
+                return fail(p, t->col, "option 'app' given twice");
+            /* Only TCP streams are told apart (streams.h); a UDP flow is
+             * at most named dns, from an answer: on any other protocol
+             * the option could never find a mismatch. */
+            if (r->proto != FA_PROTO_TCP)
+                return fail(p, t->col, "app= applies only to tcp rules");
+            if (parse_apps(p, s + 4, t->col + 4, &r->apps) < 0)
                 return -1;
         } else {
             return fail(p, t->col, "unknown option %s; expected " EXPECT_OPTION, found(p, t));

@@ -86,6 +86,8 @@ struct fa_rule {
     char *message;
     enum fa_purpose purpose;
     int64_t slow_ns; /* slow=DURATION on the rule; 0 = the setting for the role */
+    uint32_t apps;   /* app=NAME|...: bit (1u << enum fa_app) for each application protocol
+                        the rule's ports should carry; 0 = no app= option (any) */
     const char *file;
     int line;
     char *text; /* the statement as written, comment removed, blanks trimmed */
@@ -158,6 +160,18 @@ int fa_role_has_addr(const struct fa_role *role, const struct fa_addr *addr);
 /* 1 when the role names addr by address: an address, prefix or range
  * member holds it (any and name: members name nobody). */
 int fa_role_names_addr(const struct fa_role *role, const struct fa_addr *addr);
+
+/* 1 when name matches a name: pattern (stored lower case): the same name
+ * in any case, or for "*.x.com" a name ending in ".x.com" after at least
+ * one more label ("a.x.com", "a.b.x.com"; not "x.com").  One trailing dot
+ * on name (the root) is ignored.  NULL or "" matches nothing. */
+int fa_name_matches(const char *pattern, const char *name);
+
+/* 1 when a name: member of role matches name.  Names are learned from the
+ * wire for the responder of a flow only (the server name its client asked
+ * for, the name a DNS answer gave its address), so this is how a role
+ * holds a flow's responder by name; an originator has no names. */
+int fa_role_has_name(const struct fa_role *role, const char *name);
 
 /* 1 when port is in the group. */
 int fa_port_group_has(const struct fa_port_group *g, uint16_t port);

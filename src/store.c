@@ -65,9 +65,9 @@ static const char *const sql_text[SQL_COUNT] = {
         " first_seen, last_seen, orig_pkts, orig_ip_bytes, orig_bytes, resp_pkts, resp_ip_bytes,"
         " resp_bytes, conn_state, history, syn_count, syn_to_synack, synack_to_ack,"
         " icmp_error_type, icmp_error_code, icmp_error_v6, icmp_error_from, end_reason,"
-        " app_proto, server_name, tls_version)"
+        " app_proto, server_name, tls_version, dns_name)"
         " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
-        " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30)"
+        " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"
         " ON CONFLICT (run_id, seq) DO UPDATE SET"
         " ip_version = ?4, proto = ?5, orig_h = ?6, orig_p = ?7, resp_h = ?8, resp_p = ?9,"
         " first_seen = ?10, last_seen = ?11, orig_pkts = ?12, orig_ip_bytes = ?13,"
@@ -75,12 +75,18 @@ static const char *const sql_text[SQL_COUNT] = {
         " conn_state = ?18, history = ?19, syn_count = ?20, syn_to_synack = ?21,"
         " synack_to_ack = ?22, icmp_error_type = ?23, icmp_error_code = ?24,"
         " icmp_error_v6 = ?25, icmp_error_from = ?26, end_reason = ?27, app_proto = ?28,"
-        " server_name = ?29, tls_version = ?30",
+        " server_name = ?29, tls_version = ?30, dns_name = ?31",
     [SQL_UPDATE_RUN] = "UPDATE runs SET ended = ?, first_packet = ?, last_packet = ?,"
                        " packets = ?, bytes = ?, received = ?, dropped = ?, if_dropped = ?,"
                        " flows = ?, evicted = ?, orphan_fragments = ? WHERE id = ?",
     [SQL_DELETE_ERRORS] = "DELETE FROM decode_errors WHERE run_id = ?",
     [SQL_INSERT_ERROR] = "INSERT INTO decode_errors (run_id, reason, count) VALUES (?, ?, ?)",
+    /* Written once a run, but a pair written again widens its times
+     * rather than failing the run. */
+    [SQL_UPSERT_NAME] = "INSERT INTO names (run_id, name, address, first_seen, last_seen)"
+                        " VALUES (?1, ?2, ?3, ?4, ?5)"
+                        " ON CONFLICT (run_id, name, address) DO UPDATE SET"
+                        " first_seen = min(first_seen, ?4), last_seen = max(last_seen, ?5)",
 };
 
 #define FLOW_COLUMNS                                                                               \
@@ -88,7 +94,7 @@ static const char *const sql_text[SQL_COUNT] = {
     " last_seen, orig_pkts, orig_ip_bytes, orig_bytes, resp_pkts, resp_ip_bytes, resp_bytes,"      \
     " conn_state, history, syn_count, syn_to_synack, synack_to_ack, icmp_error_type,"              \
     " icmp_error_code, icmp_error_v6, icmp_error_from, end_reason, app_proto, server_name,"        \
-    " tls_version"
+    " tls_version, dns_name"
 
 static const char *const end_names[] = {
     [FA_END_ACTIVE] = "active",           [FA_END_CLOSED] = "closed",
@@ -371,6 +377,16 @@ static int need_run(struct fa_store *s, char *errbuf)
     return -1;
 }
 
+/* A fixed-size name field of a record: NULL when empty, never read past
+ * its size even without a terminator. */
+static void bind_name_or_null(sqlite3_stmt *st, int i, const char *name, size_t size)
+{
+    if (name[0])
+        sqlite3_bind_text(st, i, name, (int)strnlen(name, size), SQLITE_TRANSIENT);
+    else
+        sqlite3_bind_null(st, i);
+}
+
 static void bind_flow(struct fa_store *s, sqlite3_stmt *st, const struct fa_flow_record *r,
                       const char *end)
 {
@@ -409,12 +425,9 @@ static void bind_flow(struct fa_store *s, sqlite3_stmt *st, const struct fa_flow
     /* fa_app_name() gives "" for unknown (or out-of-range) protocols. */
     app = fa_app_name((enum fa_app)r->app_proto);
     fa_store_bind_text(st, 28, app[0] ? app : NULL);
-    if (r->server_name[0])
-        sqlite3_bind_text(st, 29, r->server_name, strnlen(r->server_name, sizeof r->server_name),
-                          SQLITE_TRANSIENT);
-    else
-        sqlite3_bind_null(st, 29);
+    bind_name_or_null(st, 29, r->server_name, sizeof r->server_name);
     fa_store_bind_text(st, 30, fa_store_tls_version_name(r->tls_version));
+    bind_name_or_null(st, 31, r->dns_name, sizeof r->dns_name);
 }
 
 int fa_store_put_flow(struct fa_store *s, const struct fa_flow_record *rec, char *errbuf)
@@ -430,6 +443,22 @@ int fa_store_put_flow(struct fa_store *s, const struct fa_flow_record *rec, char
     }
     bind_flow(s, s->stmt[SQL_UPSERT_FLOW], rec, end);
     return fa_store_step_done(s, s->stmt[SQL_UPSERT_FLOW], "cannot store flow", errbuf);
+}
+
+int fa_store_put_name(struct fa_store *s, const char *name, const struct fa_addr *addr,
+                      int64_t first_ns, int64_t last_ns, char *errbuf)
+{
+    sqlite3_stmt *st = s->stmt[SQL_UPSERT_NAME];
+    char text[FA_ADDR_STRLEN];
+
+    if (need_run(s, errbuf) < 0)
+        return -1;
+    sqlite3_bind_int64(st, 1, s->run_id);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, fa_addr_str(addr, text), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_double(st, 4, fa_store_ns_to_secs(first_ns));
+    sqlite3_bind_double(st, 5, fa_store_ns_to_secs(last_ns));
+    return fa_store_step_done(s, st, "cannot store name", errbuf);
 }
 
 static int put_decode_errors(struct fa_store *s, const uint64_t *counts, char *errbuf)
@@ -660,6 +689,7 @@ static int read_flow(sqlite3_stmt *st, struct fa_stored_flow *f)
     r->app_proto = parse_app(sqlite3_column_text(st, 28));
     copy_text(r->server_name, sizeof r->server_name, sqlite3_column_text(st, 29));
     r->tls_version = parse_tls_version(sqlite3_column_text(st, 30));
+    copy_text(r->dns_name, sizeof r->dns_name, sqlite3_column_text(st, 31));
     return bad ? -1 : 0;
 }
 

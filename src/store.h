@@ -2,13 +2,15 @@
  * store.h - the SQLite store: the only module that speaks SQL.
  *
  * A store is one database file holding runs (one per `read` or `capture`)
- * and the flows each run recorded.  The schema lives in the .sql files of schema/,
- * embedded at build time and applied in order; PRAGMA user_version says how
- * many have been applied, and a database newer than this binary is refused.
+ * and the flows and DNS names each run recorded.  The schema lives in the
+ * .sql files of schema/, embedded at build time and applied in order;
+ * PRAGMA user_version says how many have been applied, and a database
+ * newer than this binary is refused.
  *
  * Writes go in batches: fa_store_begin() takes the database's write lock,
- * fa_store_put_flow() and fa_store_put_totals() bind and step prepared
- * statements, fa_store_commit() ends the transaction and releases the lock.
+ * fa_store_put_flow(), fa_store_put_name() and fa_store_put_totals() bind
+ * and step prepared statements, fa_store_commit() ends the transaction and
+ * releases the lock.
  * No function here leaves a transaction open that its caller did not
  * begin, so between batches other processes can write the same database;
  * they wait for a batch in progress, up to a busy timeout of 5 s.  Outside
@@ -100,6 +102,12 @@ int fa_store_begin(struct fa_store *s, char *errbuf);
 /* Inserts or (for a flow checkpointed before) updates one flow of the run
  * begun last.  Returns 0, or -1 with errbuf. */
 int fa_store_put_flow(struct fa_store *s, const struct fa_flow_record *rec, char *errbuf);
+
+/* Records that DNS answers gave name for addr from first_ns to last_ns,
+ * in the run begun last; the same pair again widens the stored times.
+ * Returns 0, or -1 with errbuf. */
+int fa_store_put_name(struct fa_store *s, const char *name, const struct fa_addr *addr,
+                      int64_t first_ns, int64_t last_ns, char *errbuf);
 
 /* Writes the run's totals; ended_ns != 0 marks the run finished. */
 int fa_store_put_totals(struct fa_store *s, const struct fa_run_totals *totals, char *errbuf);

@@ -18,6 +18,7 @@ enum {
     SQL_UPDATE_RUN,
     SQL_DELETE_ERRORS,
     SQL_INSERT_ERROR,
+    SQL_UPSERT_NAME,
     SQL_COUNT
 };
 

@@ -18,6 +18,8 @@
 #     evict          --max-flows: evicted flows are written, not lost
 #     cut            a capture cut short mid-record: read up to the cut, with
 #                    a warning, status 0
+#     dns            DNS answers: the names table, app_proto dns, dns_name
+#                    from the answer seen before the flow began
 #
 # Needs bash, coreutils, sqlite3 and python3.  Exits 1 after printing every
 # check that failed.
@@ -234,7 +236,8 @@ test_formats() {
 
 # Files named together are one capture: one run with the flows of each,
 # each flow exactly as its own file gives it (times included: both files
-# start at 08:30:00, and records keep the packets' own timestamps); a
+# start at 08:30:00, and records keep the packets' own timestamps) but for
+# dns_name, since the answers of one file name the flows of the other; a
 # capture on standard input is read like the file.
 test_multi() {
     local db=$tmp/multi.db
@@ -245,13 +248,25 @@ test_multi() {
     check_eq "two files: packets, flows" "87|11" "$(sql "$db" 'SELECT packets, flows FROM runs')"
     check_eq "two files: rows" 11 "$(sql "$db" 'SELECT count(*) FROM flows WHERE run_id = 1')"
     flows_csv "$db" || return
-    # Everything but uid, run_id and seq, which depend on the run.
-    csv_cut "$tmp/out" 4- | tail -n +2 | sort >"$tmp/got"
+    # Everything but uid, run_id and seq, which depend on the run, and
+    # dns_name (column 33).
+    csv_cut "$tmp/out" 4-32 | tail -n +2 | sort >"$tmp/got"
     {
-        csv_cut "$expected/healthy.csv" 4- | tail -n +2
-        csv_cut "$expected/db-blocked.csv" 4- | tail -n +2
+        csv_cut "$expected/healthy.csv" 4-32 | tail -n +2
+        csv_cut "$expected/db-blocked.csv" 4-32 | tail -n +2
     } | sort >"$tmp/want"
     check_same "flows of healthy.pcap + db-blocked.pcap" "$tmp/want" "$tmp/got"
+    # In one capture healthy.pcap's answer (08:30:00.0004) names
+    # db-blocked.pcap's attempt on 192.0.2.30 at 08:30:00.15 too, but not
+    # the one at 08:30:00.0, which began before it.
+    check_eq "two files: dns_name of the flows to 192.0.2.30" \
+        "0.000000:- 0.010000:sqlprod.example.com 0.150000:sqlprod.example.com" \
+        "$(sql "$db" "SELECT group_concat(f, ' ') FROM (SELECT printf('%.6f', first_seen - 1715675400)
+                      || ':' || ifnull(dns_name, '-') AS f FROM flows
+                      WHERE resp_h = '192.0.2.30' ORDER BY first_seen)")"
+    check_eq "two files: other flows have no dns_name" 0 \
+        "$(sql "$db" "SELECT count(*) FROM flows WHERE resp_h != '192.0.2.30'
+                      AND dns_name IS NOT NULL")"
     check_eq "two files: seq" "$(seq 1 11 | tr '\n' ' ')" \
         "$(csv_column "$tmp/out" 3 | sort -n | tr '\n' ' ')"
 
@@ -648,6 +663,85 @@ test_cut() {
     check_eq "cut.pcap: packets" 35 "$(sql "$tmp/cut.db" 'SELECT packets FROM runs')"
 }
 
+# DNS answers over UDP: recorded in names, their flow named dns, and a
+# flow named by the answer that gave its responder before it began.
+test_dns() {
+    local db=$tmp/healthy.db
+    read_ok "$db" "$samples/healthy.pcap" || return
+    check_eq "healthy.pcap: names" "sqlprod.example.com|192.0.2.30" \
+        "$(sql "$db" 'SELECT name, address FROM names')"
+    check_eq "healthy.pcap: names run and times" "1|1715675400.000400|1715675400.000400" \
+        "$(sql "$db" "SELECT run_id, printf('%.6f', first_seen), printf('%.6f', last_seen)
+                      FROM names")"
+    check_eq "healthy.pcap: flows with a dns_name" "192.0.2.30|1433|tds|sqlprod.example.com" \
+        "$(sql "$db" 'SELECT resp_h, resp_p, app_proto, dns_name FROM flows
+                      WHERE dns_name IS NOT NULL')"
+    check_eq "healthy.pcap: dns flows" "17|61404|53" \
+        "$(sql "$db" "SELECT proto, orig_p, resp_p FROM flows WHERE app_proto = 'dns'")"
+    fa_ok flows --db "$db" --port 1433 || return
+    grep -q '  tds sqlprod.example.com  ' "$tmp/out" ||
+        fail "flows table: the app column does not show the DNS name: $(tail -n 1 "$tmp/out")"
+
+    # A second run has names of its own.
+    read_ok "$db" "$samples/healthy.pcap" || return
+    check_eq "two runs: names per run" "1:1 2:1" "$(sql "$db" \
+        "SELECT group_concat(r, ' ') FROM (SELECT run_id || ':' || count(*) AS r
+         FROM names GROUP BY run_id ORDER BY run_id)")"
+
+    # IPv6: the AAAA answer (its packet has extension headers) names the
+    # attempt on port 1433 that follows it.
+    db=$tmp/ipv6.db
+    read_ok "$db" "$samples/ipv6.pcap" || return
+    check_eq "ipv6.pcap: names" "sqlprod.example.com|2001:db8:0:3::30" \
+        "$(sql "$db" 'SELECT name, address FROM names')"
+    check_eq "ipv6.pcap: flows with a dns_name" "1433|sqlprod.example.com" \
+        "$(sql "$db" 'SELECT resp_p, dns_name FROM flows WHERE dns_name IS NOT NULL')"
+
+    # An answer stamped after a flow began does not name it, though it is
+    # read first: healthy.pcap with its query and answer moved 1 s later.
+    python3 - "$samples/healthy.pcap" "$tmp/late-answer.pcap" <<'PY'
+import struct, sys
+data = bytearray(open(sys.argv[1], "rb").read())
+off = 24
+for _ in range(2):
+    sec, = struct.unpack_from("<I", data, off)
+    struct.pack_into("<I", data, off, sec + 1)
+    off += 16 + struct.unpack_from("<I", data, off + 8)[0]
+open(sys.argv[2], "wb").write(data)
+PY
+    db=$tmp/late-answer.db
+    read_ok "$db" "$tmp/late-answer.pcap" || return
+    check_eq "late answer: names" "sqlprod.example.com|192.0.2.30|1715675401.000400" \
+        "$(sql "$db" "SELECT name, address, printf('%.6f', first_seen) FROM names")"
+    check_eq "late answer: flows with a dns_name" 0 \
+        "$(sql "$db" 'SELECT count(*) FROM flows WHERE dns_name IS NOT NULL')"
+
+    # What is not read: a query without an answer (icmp-prohibited.pcap),
+    # answers in IP fragments (fragments.pcap), DNS filtered out.
+    local f
+    for f in icmp-prohibited.pcap fragments.pcap; do
+        db=$tmp/$f.db
+        read_ok "$db" "$samples/$f" || continue
+        check_eq "$f: names, dns flows, flows with a dns_name" "0|0|0" \
+            "$(sql "$db" "SELECT (SELECT count(*) FROM names),
+                          (SELECT count(*) FROM flows WHERE app_proto = 'dns'),
+                          (SELECT count(*) FROM flows WHERE dns_name IS NOT NULL)")"
+    done
+    db=$tmp/filtered.db
+    read_ok "$db" -f 'tcp port 1433' "$samples/healthy.pcap" || return
+    check_eq "-f 'tcp port 1433': names, flows with a dns_name" "0|0" \
+        "$(sql "$db" "SELECT (SELECT count(*) FROM names),
+                      (SELECT count(*) FROM flows WHERE dns_name IS NOT NULL)")"
+
+    # --no-names stops stream reassembly, not the reading of DNS answers.
+    db=$tmp/no-names.db
+    read_ok "$db" --no-names "$samples/healthy.pcap" || return
+    check_eq "--no-names: names" "sqlprod.example.com|192.0.2.30" \
+        "$(sql "$db" 'SELECT name, address FROM names')"
+    check_eq "--no-names: the 1433 flow's app_proto and dns_name" "|sqlprod.example.com" \
+        "$(sql "$db" 'SELECT app_proto, dns_name FROM flows WHERE resp_p = 1433')"
+}
+
 # ---------------------------------------------------------------- main
 
 case $what in
@@ -662,6 +756,7 @@ export) test_export ;;
 flows-filters) test_flows_filters ;;
 evict) test_evict ;;
 cut) test_cut ;;
+dns) test_dns ;;
 *)
     echo "unknown test '$what'" >&2
     exit 2

@@ -100,6 +100,25 @@ test_variants() {
     [ $? -eq 1 ] || fail "variants: --fail-on warning did not exit 1"
 }
 
+# Roles by name, with a matrix of its own: a role known only by a
+# wildcard name (in another case than the wire's) holds the responders
+# whose flows carry a matching server name; it never holds an originator;
+# a flow no rule allows, to a host a role names by name, shows the role;
+# plain HTTP to the role's TLS port is a protocol mismatch.
+test_names_roles() {
+    cat >"$tmp/names-matrix.rules" <<'RULES'
+role users 203.0.113.0/24
+role portal name:*.EXAMPLE.com
+require users -> portal tcp/443 "Portal over HTTPS" app=tls
+require portal -> any tcp "A name never names the side that connects"
+RULES
+    printf '# nothing to add\n' >"$tmp/names-site.rules"
+    # Findings name the rule file as given: relative, so the same every run.
+    cd "$tmp" || return
+    site=names-site.rules check_scenario names-roles 0 --matrix names-matrix.rules \
+        "$samples/names.pcap"
+}
+
 # --fail-on decides the exit status; bad rules are refused before reading.
 test_fail_on() {
     "$bin" check -q --db "$tmp/f1.db" --site "$site" --fail-on never \
@@ -163,6 +182,13 @@ linux-sll) check_scenario linux-sll 0 "$samples/linux-sll.pcap" ;;
 # not the end users'; a lone SYN at the end of the capture is not blocked.
 edges) check_scenario edges 1 "$samples/edges.pcap" ;;
 variants) test_variants ;;
+# LifeTime's SYNs to the address DNS gave architecture.outsystems.com go
+# unanswered: the Architecture Dashboard rule, matched by name, fails.
+architecture-blocked) check_scenario architecture-blocked 0 "$samples/architecture-blocked.pcap" ;;
+# First bytes: plain HTTP on a front-end's 443 is a protocol mismatch; TDS
+# and TNS to the database are what its port should carry.
+names) check_scenario names 0 "$samples/names.pcap" ;;
+names-roles) test_names_roles ;;
 stored) test_stored ;;
 atomic) test_atomic ;;
 fail-on) test_fail_on ;;

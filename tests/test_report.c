@@ -632,8 +632,8 @@ static void test_text(void **state)
                    "Mail relay\n");
 
     contains(text, "\nFailures\n--------\n"
-                   "Blocked, rejected, unreachable, denied and slow traffic, by host pair and"
-                   " port.\n\n"
+                   "Blocked, rejected, unreachable, denied and slow traffic, and ports carrying"
+                   " another protocol, by host pair and port.\n\n"
                    "[error] blocked  10.0.0.5 (fe) -> 10.0.1.9 (db)  tcp/1433\n"
                    "    flows     3 (9 SYNs)\n"
                    "    seen      2023-11-14 22:13:21 .. 2023-11-14 22:14:10 UTC\n"
@@ -687,8 +687,8 @@ static void test_markdown(void **state)
                    " tcp/1433\\|1521 | publication | 5 | 5 | 2023-11-14 22:13:21 |"
                    " 2023-11-14 22:14:10 | Front-ends reach the database |\n");
     contains(text, "## Failures\n\n"
-                   "Blocked, rejected, unreachable, denied and slow traffic, by host pair and"
-                   " port.\n\n"
+                   "Blocked, rejected, unreachable, denied and slow traffic, and ports carrying"
+                   " another protocol, by host pair and port.\n\n"
                    "| Severity | Kind | Source | Destination | Protocol/port | Flows | SYNs |"
                    " First seen (UTC) | Last seen (UTC) | Detail | Examples | Rule | Message |\n"
                    "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n"

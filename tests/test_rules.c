@@ -16,6 +16,7 @@
 
 #include <cmocka.h>
 
+#include "appproto.h"
 #include "rules.h"
 
 #define MS 1000000LL
@@ -581,6 +582,116 @@ static void test_role_has_addr(void **state)
     fa_ruleset_free(rs);
 }
 
+/* name: patterns, as rules.c stores them (lower case), against names from
+ * the wire (any case). */
+static void test_name_matches(void **state)
+{
+    (void)state;
+    /* exact: the same name, in any case, the root dot ignored */
+    assert_true(fa_name_matches("architecture.outsystems.com", "architecture.outsystems.com"));
+    assert_true(fa_name_matches("architecture.outsystems.com", "Architecture.OutSystems.COM"));
+    assert_true(fa_name_matches("architecture.outsystems.com", "architecture.outsystems.com."));
+    assert_false(fa_name_matches("architecture.outsystems.com", "architecture.outsystems.co"));
+    assert_false(fa_name_matches("architecture.outsystems.com", "xarchitecture.outsystems.com"));
+    assert_false(fa_name_matches("architecture.outsystems.com", "a.architecture.outsystems.com"));
+    assert_false(fa_name_matches("outsystems.com", "architecture.outsystems.com"));
+
+    /* wildcard: at least one more label, any number of them */
+    assert_true(fa_name_matches("*.outsystems.com", "architecture.outsystems.com"));
+    assert_true(fa_name_matches("*.outsystems.com", "a.b.outsystems.com"));
+    assert_true(fa_name_matches("*.outsystems.com", "X.OUTSYSTEMS.com"));
+    assert_true(fa_name_matches("*.outsystems.com", "x.outsystems.com."));
+    assert_true(fa_name_matches("*.outsystems.com", "_svc.outsystems.com"));
+    /* not the name itself, nor a name that only ends in the same letters */
+    assert_false(fa_name_matches("*.outsystems.com", "outsystems.com"));
+    assert_false(fa_name_matches("*.outsystems.com", "outsystems.com."));
+    assert_false(fa_name_matches("*.outsystems.com", "evil-outsystems.com"));
+    assert_false(fa_name_matches("*.outsystems.com", "xoutsystems.com"));
+    assert_false(fa_name_matches("*.outsystems.com", ".outsystems.com"));
+    assert_false(fa_name_matches("*.outsystems.com", "a..outsystems.com"));
+    assert_false(fa_name_matches("*.outsystems.com", "outsystems.com.evil.example"));
+    /* "*" is a wildcard in a pattern, never in a name */
+    assert_false(fa_name_matches("a.outsystems.com", "*.outsystems.com"));
+
+    /* nothing matches an empty name, or stands in for a missing one */
+    assert_false(fa_name_matches("outsystems.com", ""));
+    assert_false(fa_name_matches("outsystems.com", "."));
+    assert_false(fa_name_matches("*.outsystems.com", ""));
+    assert_false(fa_name_matches("outsystems.com", NULL));
+    assert_false(fa_name_matches(NULL, "outsystems.com"));
+}
+
+static void test_role_has_name(void **state)
+{
+    (void)state;
+    struct fa_ruleset *rs =
+        parse("role ad name:Architecture.OutSystems.com\n"
+              "role cloud name:outsystems.com name:*.outsystems.com\n"
+              "role builders 52.51.203.1 name:experiencebuilder.outsystems.com\n"
+              "role hosts 192.0.2.0/24 any\n"
+              "role empty none\n");
+    const struct fa_role *ad = role(rs, "ad"), *cloud = role(rs, "cloud");
+    const struct fa_role *builders = role(rs, "builders");
+
+    assert_string_equal(ad->members[0].pattern, "architecture.outsystems.com");
+    assert_true(fa_role_has_name(ad, "architecture.outsystems.com"));
+    assert_true(fa_role_has_name(ad, "ARCHITECTURE.outsystems.com"));
+    assert_false(fa_role_has_name(ad, "aimentorstudio.outsystems.com"));
+    assert_false(fa_role_has_name(ad, ""));
+    assert_false(fa_role_has_name(ad, NULL));
+
+    /* either member: the apex by its own member, names under it by the
+     * wildcard */
+    assert_true(fa_role_has_name(cloud, "outsystems.com"));
+    assert_true(fa_role_has_name(cloud, "architecture.outsystems.com"));
+    assert_false(fa_role_has_name(cloud, "outsystems.com.example"));
+
+    /* addresses and names side by side, each matched its own way */
+    assert_true(fa_role_has_name(builders, "experiencebuilder.outsystems.com"));
+    assert_false(fa_role_has_name(builders, "52.51.203.1"));
+    assert_true(has(builders, "52.51.203.1"));
+    struct fa_addr a = addr("52.51.203.1");
+    assert_true(fa_role_names_addr(builders, &a));
+    assert_false(fa_role_names_addr(ad, &a));
+
+    /* any holds every address and no name; none holds nothing */
+    assert_false(fa_role_has_name(role(rs, "hosts"), "architecture.outsystems.com"));
+    assert_false(fa_role_has_name(role(rs, "empty"), "architecture.outsystems.com"));
+    fa_ruleset_free(rs);
+}
+
+/* app=: the protocols a rule's ports should carry, one bit each. */
+static void test_app_option(void **state)
+{
+    (void)state;
+    struct fa_ruleset *rs =
+        parse("role fe 192.0.2.10\nrole db 192.0.2.30\n"
+              "require fe -> db tcp/1433|1521 \"Database\" app=tds|tns\n"
+              "allow any -> fe tcp/443 \"Apps\" APP=TLS purpose=monitoring slow=20ms\n"
+              "require fe -> db tcp/12000 \"Remoting\"\n"
+              "allow fe -> any tcp/80 \"Web\" app=http|http\n");
+
+    assert_int_equal(rs->rules[0].apps, (1u << FA_APP_TDS) | (1u << FA_APP_TNS));
+    assert_string_equal(rs->rules[0].text,
+                        "require fe -> db tcp/1433|1521 \"Database\" app=tds|tns");
+    assert_int_equal(rs->rules[1].apps, 1u << FA_APP_TLS);
+    assert_int_equal(rs->rules[1].purpose, FA_PURPOSE_MONITORING);
+    assert_int_equal(rs->rules[1].slow_ns, 20 * MS);
+    assert_int_equal(rs->rules[2].apps, 0); /* no app=: any protocol */
+    assert_int_equal(rs->rules[3].apps, 1u << FA_APP_HTTP);
+    fa_ruleset_free(rs);
+
+    /* every name fa_app_name() gives is accepted */
+    for (int a = 1; fa_app_name((enum fa_app)a)[0]; a++) {
+        char text[128];
+        snprintf(text, sizeof text, "allow any -> any tcp \"m\" app=%s\n",
+                 fa_app_name((enum fa_app)a));
+        rs = parse(text);
+        assert_int_equal(rs->rules[0].apps, 1u << a);
+        fa_ruleset_free(rs);
+    }
+}
+
 /* IPv4 is stored IPv4-mapped (::ffff:a.b.c.d), inside IPv6 prefixes such
  * as ::/0 and ::/1 and ranges across ::ffff:0:0/96: the family keeps each
  * member to its own addresses. */
@@ -803,7 +914,7 @@ static void test_escaped_messages(void **state)
                         "require, allow, deny or set");
     assert_string_equal(load_error("require a -> b tcp/80 \"m\" \\xff\n", NULL),
                         "t.rules:1:27: unknown option '\\\\xff'; expected purpose=publication, "
-                        "purpose=monitoring or slow=DURATION");
+                        "purpose=monitoring, slow=DURATION or app=PROTOCOLS");
     assert_string_equal(load_error("require a -> b tcp/80 \"m\\\xe2\x80\xae\"\n", NULL),
                         "t.rules:1:25: unknown escape in string: byte 0xe2 after '\\'; only \\\" "
                         "and \\\\ are allowed");
@@ -1024,10 +1135,42 @@ static const struct bad bad[] = {
      "t.rules:1:36: option 'slow' given twice"},
     {"require a -> b tcp/80 \"m\" colour=red", NULL,
      "t.rules:1:27: unknown option 'colour=red'; expected purpose=publication, "
-     "purpose=monitoring or slow=DURATION"},
+     "purpose=monitoring, slow=DURATION or app=PROTOCOLS"},
     {"require a -> b tcp/80 \"m\" \"n\"", NULL,
-     "t.rules:1:27: unknown option '\"n\"'; expected purpose=publication, purpose=monitoring or "
-     "slow=DURATION"},
+     "t.rules:1:27: unknown option '\"n\"'; expected purpose=publication, purpose=monitoring, "
+     "slow=DURATION or app=PROTOCOLS"},
+    /* app=: names from fa_app_name(), the column at the name at fault */
+    {"require a -> b tcp/80 \"m\" app=gopher", NULL,
+     "t.rules:1:31: unknown application protocol 'gopher'; expected tls, http, tds, tns, ssh, "
+     "smtp, amqp or dns"},
+    {"require a -> b tcp/1433 \"m\" app=tds|tsn", NULL,
+     "t.rules:1:37: unknown application protocol 'tsn'; expected tls, http, tds, tns, ssh, smtp, "
+     "amqp or dns"},
+    {"require a -> b tcp/80 \"m\" app=httpxxxxxxxxx", NULL,
+     "t.rules:1:31: unknown application protocol 'httpxxxxxxxxx'; expected tls, http, tds, tns, "
+     "ssh, smtp, amqp or dns"},
+    {"require a -> b tcp/80 \"m\" app=", NULL,
+     "t.rules:1:31: expected an application protocol (tls, http, tds, tns, ssh, smtp, amqp or "
+     "dns), found end of the list"},
+    {"require a -> b tcp/80 \"m\" app=http|", NULL,
+     "t.rules:1:36: expected an application protocol (tls, http, tds, tns, ssh, smtp, amqp or "
+     "dns), found end of the list"},
+    {"require a -> b tcp/80 \"m\" app=|http", NULL,
+     "t.rules:1:31: expected an application protocol (tls, http, tds, tns, ssh, smtp, amqp or "
+     "dns), found '|'"},
+    {"require a -> b tcp/80 \"m\" app=http||tls", NULL,
+     "t.rules:1:36: expected an application protocol (tls, http, tds, tns, ssh, smtp, amqp or "
+     "dns), found '|'"},
+    {"require a -> b tcp/80 \"m\" app=http,tls", NULL,
+     "t.rules:1:31: unknown application protocol 'http,tls'; expected tls, http, tds, tns, ssh, "
+     "smtp, amqp or dns"},
+    {"require a -> b tcp/80 \"m\" app=http app=tls", NULL,
+     "t.rules:1:36: option 'app' given twice"},
+    {"allow a -> b udp/53 \"m\" app=dns", NULL, "t.rules:1:25: app= applies only to tcp rules"},
+    {"allow a -> b any \"m\" app=tls", NULL, "t.rules:1:22: app= applies only to tcp rules"},
+    {"allow a -> b tcp/80 \"m\" \"app=http\"", NULL,
+     "t.rules:1:25: unknown option '\"app=http\"'; expected purpose=publication, "
+     "purpose=monitoring, slow=DURATION or app=PROTOCOLS"},
 
     /* names resolved once every file is loaded */
     {"role a 192.0.2.1\nrequire a -> dtabase tcp/80 \"m\"\n", NULL,
@@ -1206,23 +1349,16 @@ static void test_empty(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_role_members),
-        cmocka_unit_test(test_role_override),
-        cmocka_unit_test(test_role_none),
-        cmocka_unit_test(test_rule_forms),
-        cmocka_unit_test(test_rule_unresolved),
-        cmocka_unit_test(test_case_insensitive),
-        cmocka_unit_test(test_durations),
-        cmocka_unit_test(test_files_combine),
-        cmocka_unit_test(test_role_has_addr),
-        cmocka_unit_test(test_families),
-        cmocka_unit_test(test_port_group_has),
-        cmocka_unit_test(test_port_limits),
-        cmocka_unit_test(test_escaped_messages),
-        cmocka_unit_test(test_errors),
-        cmocka_unit_test(test_long_line),
-        cmocka_unit_test(test_load_file),
-        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_role_members),    cmocka_unit_test(test_role_override),
+        cmocka_unit_test(test_role_none),       cmocka_unit_test(test_rule_forms),
+        cmocka_unit_test(test_rule_unresolved), cmocka_unit_test(test_case_insensitive),
+        cmocka_unit_test(test_durations),       cmocka_unit_test(test_files_combine),
+        cmocka_unit_test(test_role_has_addr),   cmocka_unit_test(test_name_matches),
+        cmocka_unit_test(test_role_has_name),   cmocka_unit_test(test_app_option),
+        cmocka_unit_test(test_families),        cmocka_unit_test(test_port_group_has),
+        cmocka_unit_test(test_port_limits),     cmocka_unit_test(test_escaped_messages),
+        cmocka_unit_test(test_errors),          cmocka_unit_test(test_long_line),
+        cmocka_unit_test(test_load_file),       cmocka_unit_test(test_empty),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

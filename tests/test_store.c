@@ -179,9 +179,9 @@ static char *read_file(const char *path)
 /* ---- the fixed flows ------------------------------------------------------ */
 
 /* Four flows of run 1: TCP over IPv4 with a handshake, named as TLS 1.3 to
- * apps.example.com, UDP over IPv6 that lasted 0 s, an ICMP echo that drew
- * an ICMP error, and an ICMPv6 echo that drew an ICMPv6 one.  Their first
- * timestamps are not in seq order. */
+ * apps.example.com and by DNS as apps.cdn.example.net, UDP over IPv6 that lasted 0 s, an ICMP echo
+ * that drew an ICMP error, and an ICMPv6 echo that drew an ICMPv6 one.  Their first timestamps are
+ * not in seq order. */
 static struct fa_flow_record fixed_flow(int i)
 {
     struct fa_flow_record r;
@@ -200,6 +200,7 @@ static struct fa_flow_record fixed_flow(int i)
         r.syn_count = 1, r.syn_to_synack_ns = 12345000, r.synack_to_ack_ns = 210000;
         r.app_proto = FA_APP_TLS, r.tls_version = 0x0304;
         strcpy(r.server_name, "apps.example.com");
+        strcpy(r.dns_name, "apps.cdn.example.net");
         r.end = FA_END_CLOSED;
         break;
     case 1:
@@ -284,6 +285,7 @@ static void assert_record_equal(const struct fa_flow_record *a, const struct fa_
     assert_int_equal(a->app_proto, b->app_proto);
     assert_int_equal(a->tls_version, b->tls_version);
     assert_string_equal(a->server_name, b->server_name);
+    assert_string_equal(a->dns_name, b->dns_name);
     assert_int_equal(a->end, b->end);
 }
 
@@ -474,12 +476,12 @@ static void test_roundtrip(void **state)
     /* Absent handshakes, ICMP errors and names are NULL, not zeros. */
     assert_string_equal(sql_row(path, "SELECT syn_to_synack, synack_to_ack, icmp_error_type,"
                                       " icmp_error_code, icmp_error_v6, icmp_error_from,"
-                                      " app_proto, server_name, tls_version"
+                                      " app_proto, server_name, tls_version, dns_name"
                                       " FROM flows WHERE seq = 2"),
-                        "NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL");
-    assert_string_equal(
-        sql_row(path, "SELECT app_proto, server_name, tls_version FROM flows WHERE seq = 1"),
-        "tls|apps.example.com|TLS 1.3");
+                        "NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL|NULL");
+    assert_string_equal(sql_row(path, "SELECT app_proto, server_name, tls_version, dns_name"
+                                      " FROM flows WHERE seq = 1"),
+                        "tls|apps.example.com|TLS 1.3|apps.cdn.example.net");
     assert_string_equal(sql_row(path, "SELECT orig_h, resp_h, icmp_error_v6, icmp_error_from,"
                                       " end_reason FROM flows WHERE seq = 4"),
                         "2001:db8::1|2001:db8::2|1|2001:db8::fe|evicted");
@@ -528,10 +530,12 @@ static void test_names_roundtrip(void **state)
         strcpy(r.server_name, cases[i].name);
         put_flow(s, &r);
     }
-    /* A server name filling the field, as long as a DNS name can be. */
+    /* Names filling their fields, as long as a DNS name can be. */
     longest.seq = n + 1;
     memset(longest.server_name, 'a', sizeof longest.server_name - 1);
     longest.server_name[sizeof longest.server_name - 1] = '\0';
+    memset(longest.dns_name, 'b', sizeof longest.dns_name - 1);
+    longest.dns_name[sizeof longest.dns_name - 1] = '\0';
     put_flow(s, &longest);
     commit(s);
     fa_store_close(s);
@@ -609,17 +613,61 @@ static void test_names_checkpoint(void **state)
     (void)state;
     begin_run(s, "checkpoint");
     r.app_proto = 0, r.tls_version = 0, r.server_name[0] = '\0', r.end = FA_END_ACTIVE;
+    r.dns_name[0] = '\0';
     put_flow(s, &r);
     commit(s);
-    assert_string_equal(sql_row(path, "SELECT app_proto, server_name, tls_version FROM flows"),
-                        "NULL|NULL|NULL");
+    assert_string_equal(
+        sql_row(path, "SELECT app_proto, server_name, tls_version, dns_name FROM flows"),
+        "NULL|NULL|NULL|NULL");
     r = fixed_flow(0);
     put_flow(s, &r);
     commit(s);
     fa_store_close(s);
     assert_string_equal(
-        sql_row(path, "SELECT count(*), app_proto, server_name, tls_version FROM flows"),
-        "1|tls|apps.example.com|TLS 1.3");
+        sql_row(path, "SELECT count(*), app_proto, server_name, tls_version, dns_name FROM flows"),
+        "1|tls|apps.example.com|TLS 1.3|apps.cdn.example.net");
+}
+
+/* The DNS answers of a run: one row per name and address, times to the
+ * microsecond; the same pair again widens the times; each run has its
+ * own; nothing is written without a run. */
+static void test_names_table(void **state)
+{
+    const char *path = db_path("names_table.db");
+    struct fa_store *s = open_ok(path, 0);
+    struct fa_addr v4 = addr("192.0.2.30"), v6 = addr("2001:db8:0:3::30");
+    char err[FA_STORE_ERRBUF_SIZE] = "";
+
+    (void)state;
+    assert_int_equal(fa_store_put_name(s, "early.example.com", &v4, 1, 2, err), -1);
+    assert_non_null(strstr(err, "no run begun"));
+    begin_run(s, "dns");
+    assert_int_equal(fa_store_begin(s, err), 0);
+    assert_int_equal(fa_store_put_name(s, "sqlprod.example.com", &v4, 1715675400000400000,
+                                       1715675400000400000, err),
+                     0);
+    assert_int_equal(fa_store_put_name(s, "sqlprod.example.com", &v6, 1715675401200400123,
+                                       1715675461200400999, err),
+                     0);
+    assert_int_equal(fa_store_put_name(s, "other.example.com", &v4, 1715675402000000000,
+                                       1715675403000000000, err),
+                     0);
+    assert_int_equal(fa_store_put_name(s, "other.example.com", &v4, 1715675401000000000,
+                                       1715675402500000000, err),
+                     0);
+    commit(s);
+    begin_run(s, "dns again");
+    assert_int_equal(fa_store_put_name(s, "sqlprod.example.com", &v4, 1, 1, err), 0);
+    fa_store_close(s);
+
+    assert_string_equal(sql_row(path, "SELECT run_id, name, address, printf('%.6f', first_seen),"
+                                      " printf('%.6f', last_seen) FROM names WHERE run_id = 1"
+                                      " ORDER BY name, address"),
+                        "1|other.example.com|192.0.2.30|1715675401.000000|1715675403.000000|"
+                        "1|sqlprod.example.com|192.0.2.30|1715675400.000400|1715675400.000400|"
+                        "1|sqlprod.example.com|2001:db8:0:3::30|1715675401.200400|"
+                        "1715675461.200401");
+    assert_int_equal(sql_int(path, "SELECT count(*) FROM names WHERE run_id = 2"), 1);
 }
 
 /* A database as the previous flowaudit left it: 001 and 002 applied,
@@ -669,17 +717,20 @@ static void test_migrate_from_version_2(void **state)
     s = open_ok(path, 0);
     assert_int_equal(sql_int(path, "PRAGMA user_version"), (int64_t)fa_schema_count);
     assert_int_equal(sql_int(path, "SELECT count(*) FROM pragma_table_info('flows')"
-                                   " WHERE name IN ('app_proto', 'server_name', 'tls_version')"),
-                     3);
-    assert_string_equal(sql_row(path, "SELECT uid, app_proto, server_name, tls_version FROM flows"),
-                        "CZwCeycv4d100MtIOi|NULL|NULL|NULL");
+                                   " WHERE name IN ('app_proto', 'server_name', 'tls_version',"
+                                   " 'dns_name')"),
+                     4);
+    assert_int_equal(sql_int(path, "SELECT count(*) FROM names"), 0);
+    assert_string_equal(
+        sql_row(path, "SELECT uid, app_proto, server_name, tls_version, dns_name FROM flows"),
+        "CZwCeycv4d100MtIOi|NULL|NULL|NULL|NULL");
     assert_int_equal(begin_run(s, "new.pcap"), 2);
     named.seq = 1;
     put_flow(s, &named);
     commit(s);
     fa_store_close(s);
 
-    old.app_proto = 0, old.tls_version = 0, old.server_name[0] = '\0';
+    old.app_proto = 0, old.tls_version = 0, old.server_name[0] = '\0', old.dns_name[0] = '\0';
     s = open_ok(path, 1);
     c = query(s, NULL);
     assert_int_equal(c->n, 2);
@@ -1063,16 +1114,17 @@ static void test_output_csv(void **state)
         "last_seen,duration,orig_pkts,orig_ip_bytes,orig_bytes,resp_pkts,resp_ip_bytes,"
         "resp_bytes,conn_state,history,syn_count,syn_to_synack,synack_to_ack,icmp_error_type,"
         "icmp_error_code,icmp_error_v6,icmp_error_from,end_reason,app_proto,server_name,"
-        "tls_version\r\n"
+        "tls_version,dns_name\r\n"
         "CZwCeycv4d100MtIOi,1,1,4,6,tcp,192.0.2.10,51234,198.51.100.7,443,1700000000.123456,"
         "1700000001.623456,1.500000,10,1200,517,8,5000,4312,SF,ShADadFf,1,0.012345,0.000210,"
-        ",,,,closed,tls,apps.example.com,TLS 1.3\r\n"
+        ",,,,closed,tls,apps.example.com,TLS 1.3,apps.cdn.example.net\r\n"
         "CiesTWAPFeEW3WuoPt,1,3,4,1,icmp,192.0.2.10,8,198.51.100.7,0,1700000001.000001,"
-        "1700000001.999999,0.999998,2,168,112,0,0,0,OTH,,0,,,3,13,0,192.0.2.1,capture-end,,,\r\n"
+        "1700000001.999999,0.999998,2,168,112,0,0,0,OTH,,0,,,3,13,0,192.0.2.1,capture-end,,,,"
+        "\r\n"
         "CRhbOR8ICT3gMbxtTU,1,2,6,17,udp,2001:db8::1,5353,2001:db8::2,53,1700000002.000000,"
-        "1700000002.000000,0.000000,1,73,25,0,0,0,S0,D,0,,,,,,,timeout,,,\r\n"
+        "1700000002.000000,0.000000,1,73,25,0,0,0,S0,D,0,,,,,,,timeout,,,,\r\n"
         "CP8j8Vj9bmClpsYXHQ,1,4,6,58,icmp6,2001:db8::1,128,2001:db8::2,129,1700000003.500000,"
-        "1700000003.500000,0.000000,1,104,56,0,0,0,OTH,,0,,,3,0,1,2001:db8::fe,evicted,,,\r\n");
+        "1700000003.500000,0.000000,1,104,56,0,0,0,OTH,,0,,,3,0,1,2001:db8::fe,evicted,,,,\r\n");
 }
 
 static const char *const fixed_json[] = {
@@ -1084,7 +1136,7 @@ static const char *const fixed_json[] = {
     "\"resp_bytes\":4312,\"conn_state\":\"SF\",\"history\":\"ShADadFf\",\"syn_count\":1,"
     "\"syn_to_synack\":0.012345,\"synack_to_ack\":0.000210,\"icmp_error\":null,"
     "\"end_reason\":\"closed\",\"app_proto\":\"tls\",\"server_name\":\"apps.example.com\","
-    "\"tls_version\":\"TLS 1.3\"}",
+    "\"tls_version\":\"TLS 1.3\",\"dns_name\":\"apps.cdn.example.net\"}",
     "{\"uid\":\"CiesTWAPFeEW3WuoPt\",\"run_id\":1,\"seq\":3,\"ip_version\":4,\"proto\":1,"
     "\"proto_name\":\"icmp\",\"orig_h\":\"192.0.2.10\",\"orig_p\":8,"
     "\"resp_h\":\"198.51.100.7\",\"resp_p\":0,\"first_seen\":1700000001.000001,"
@@ -1094,7 +1146,7 @@ static const char *const fixed_json[] = {
     "\"syn_to_synack\":null,\"synack_to_ack\":null,"
     "\"icmp_error\":{\"type\":3,\"code\":13,\"v6\":false,\"from\":\"192.0.2.1\"},"
     "\"end_reason\":\"capture-end\",\"app_proto\":null,\"server_name\":null,"
-    "\"tls_version\":null}",
+    "\"tls_version\":null,\"dns_name\":null}",
     "{\"uid\":\"CRhbOR8ICT3gMbxtTU\",\"run_id\":1,\"seq\":2,\"ip_version\":6,\"proto\":17,"
     "\"proto_name\":\"udp\",\"orig_h\":\"2001:db8::1\",\"orig_p\":5353,"
     "\"resp_h\":\"2001:db8::2\",\"resp_p\":53,\"first_seen\":1700000002.000000,"
@@ -1103,7 +1155,7 @@ static const char *const fixed_json[] = {
     "\"resp_bytes\":0,\"conn_state\":\"S0\",\"history\":\"D\",\"syn_count\":0,"
     "\"syn_to_synack\":null,\"synack_to_ack\":null,\"icmp_error\":null,"
     "\"end_reason\":\"timeout\",\"app_proto\":null,\"server_name\":null,"
-    "\"tls_version\":null}",
+    "\"tls_version\":null,\"dns_name\":null}",
     "{\"uid\":\"CP8j8Vj9bmClpsYXHQ\",\"run_id\":1,\"seq\":4,\"ip_version\":6,\"proto\":58,"
     "\"proto_name\":\"icmp6\",\"orig_h\":\"2001:db8::1\",\"orig_p\":128,"
     "\"resp_h\":\"2001:db8::2\",\"resp_p\":129,\"first_seen\":1700000003.500000,"
@@ -1113,7 +1165,7 @@ static const char *const fixed_json[] = {
     "\"syn_to_synack\":null,\"synack_to_ack\":null,"
     "\"icmp_error\":{\"type\":3,\"code\":0,\"v6\":true,\"from\":\"2001:db8::fe\"},"
     "\"end_reason\":\"evicted\",\"app_proto\":null,\"server_name\":null,"
-    "\"tls_version\":null}",
+    "\"tls_version\":null,\"dns_name\":null}",
 };
 
 static void test_output_json(void **state)
@@ -1141,7 +1193,7 @@ static void test_output_json(void **state)
     assert_true(
         json_is_true(json_object_get(json_object_get(json_array_get(doc, 3), "icmp_error"), "v6")));
     assert_true(json_is_null(json_object_get(json_array_get(doc, 2), "syn_to_synack")));
-    assert_int_equal(json_object_size(json_array_get(doc, 0)), 29);
+    assert_int_equal(json_object_size(json_array_get(doc, 0)), 30);
     assert_true(json_is_null(json_object_get(json_array_get(doc, 1), "server_name")));
     json_decref(doc);
 }
@@ -1224,7 +1276,7 @@ static void test_output_table_app(void **state)
 
     (void)state;
     begin_run(s, "apps");
-    r.app_proto = FA_APP_SSH, r.tls_version = 0, r.server_name[0] = '\0';
+    r.app_proto = FA_APP_SSH, r.tls_version = 0, r.server_name[0] = '\0', r.dns_name[0] = '\0';
     put_flow(s, &r);
     r.seq = 2, r.app_proto = FA_APP_UNKNOWN;
     strcpy(r.server_name, "orphan.example.com");
@@ -1235,6 +1287,15 @@ static void test_output_table_app(void **state)
     r.seq = 4, r.app_proto = FA_APP_HTTP;
     strcpy(r.server_name, "a-rather-long-front-end-name.corp.example.com");
     put_flow(s, &r);
+    /* Without a server name, the DNS name; with one, the server name. */
+    r.seq = 5, r.app_proto = FA_APP_TDS, r.server_name[0] = '\0';
+    strcpy(r.dns_name, "sqlprod.example.com");
+    put_flow(s, &r);
+    r.seq = 6, r.app_proto = FA_APP_UNKNOWN;
+    put_flow(s, &r);
+    r.seq = 7, r.app_proto = FA_APP_TLS;
+    strcpy(r.server_name, "sni.example.com");
+    put_flow(s, &r);
     commit(s);
     fa_store_close(s);
 
@@ -1243,6 +1304,9 @@ static void test_output_table_app(void **state)
     assert_non_null(strstr(text, "  orphan.example.com              -\n"));
     assert_non_null(strstr(text, "  tls exactly-26-characters.test  -\n"));
     assert_non_null(strstr(text, "  http a-rather-long-front-en...  -\n"));
+    assert_non_null(strstr(text, "  tds sqlprod.example.com         -\n"));
+    assert_non_null(strstr(text, "  sqlprod.example.com             -\n"));
+    assert_non_null(strstr(text, "  tls sni.example.com             -\n"));
 }
 
 /* Strings a database might hold still give valid CSV, JSON and TSV. */
@@ -1257,15 +1321,17 @@ static void test_output_escaping(void **state)
     begin_run(s, "odd");
     strcpy(r.history, "Dd,\"x\tq\\");
     strcpy(r.server_name, "n,\"m");
+    strcpy(r.dns_name, "d\"\r\n");
     put_flow(s, &r);
     commit(s);
     fa_store_close(s);
 
     text = render(path, NULL, FA_FORMAT_CSV);
     assert_non_null(strstr(text, ",S0,\"Dd,\"\"x\tq\\\",0,,,"));
-    assert_non_null(strstr(text, ",timeout,,\"n,\"\"m\",\r\n"));
+    assert_non_null(strstr(text, ",timeout,,\"n,\"\"m\",,\"d\"\"\r\n\"\r\n"));
     text = render(path, NULL, FA_FORMAT_JSON);
     assert_non_null(strstr(text, "\"server_name\":\"n,\\\"m\","));
+    assert_non_null(strstr(text, "\"dns_name\":\"d\\\"\\u000d\\u000a\"}"));
     text = render(path, NULL, FA_FORMAT_JSONL);
     assert_non_null(strstr(text, "\"history\":\"Dd,\\\"x\\u0009q\\\\\","));
     text = render(path, NULL, FA_FORMAT_ZEEK);
@@ -1289,7 +1355,7 @@ static void test_output_empty(void **state)
                         "resp_pkts,resp_ip_bytes,resp_bytes,conn_state,history,syn_count,"
                         "syn_to_synack,synack_to_ack,icmp_error_type,icmp_error_code,"
                         "icmp_error_v6,icmp_error_from,end_reason,app_proto,server_name,"
-                        "tls_version\r\n");
+                        "tls_version,dns_name\r\n");
     /* Without flows the conn.log's #open and #close are the wall clock. */
     text = render(path, &f, FA_FORMAT_ZEEK);
     assert_memory_equal(text, ZEEK_HEADER "#open\t", strlen(ZEEK_HEADER "#open\t"));
@@ -1381,6 +1447,7 @@ int main(void)
         cmocka_unit_test(test_names_roundtrip),
         cmocka_unit_test(test_names_unknown),
         cmocka_unit_test(test_names_checkpoint),
+        cmocka_unit_test(test_names_table),
         cmocka_unit_test(test_migrate_from_version_2),
         cmocka_unit_test(test_times_keep_microseconds),
         cmocka_unit_test(test_checkpoint_updates),
