@@ -19,6 +19,7 @@
 #include "output.h"
 #include "report.h"
 #include "store.h"
+#include "streams.h"
 
 #define EXIT_USAGE 2
 
@@ -46,6 +47,7 @@ static const char usage_text[] =
     "  -f, --filter BPF      only packets matching the capture filter\n"
     "  --verify-checksums    drop packets with a wrong IP/TCP/UDP/ICMP checksum\n"
     "  --no-names            do not reassemble streams for protocols and server names\n"
+    "  --name-bytes N        bytes of each stream direction looked at for names (8192)\n"
     "  --max-flows N         flows kept in memory (default 1000000); the idlest are\n"
     "                        written early when full, and counted as evicted\n"
     "  --attempt-timeout SEC unanswered TCP attempt (default 5)\n"
@@ -136,7 +138,8 @@ enum {
     OPT_MATRIX,
     OPT_FAIL_ON,
     OPT_AUDIT,
-    OPT_NO_NAMES
+    OPT_NO_NAMES,
+    OPT_NAME_BYTES
 };
 
 /* Options shared by read and capture; returns 1 when handled, -1 on a bad value. */
@@ -159,6 +162,13 @@ static int capture_option(int c, const char *arg, struct fa_capture_opts *o)
         return 1;
     case OPT_NO_NAMES:
         o->names = 0;
+        return 1;
+    case OPT_NAME_BYTES:
+        if (parse_u64(arg, &n) < 0 || n == 0 || n > FA_STREAMS_MAX_LIMIT) {
+            usage_error("--name-bytes needs a number of bytes from 1 to 1048576, not '%s'", arg);
+            return -1;
+        }
+        o->name_bytes = (size_t)n;
         return 1;
     case OPT_MAX_FLOWS:
         if (parse_u64(arg, &n) < 0 || n == 0) {
@@ -193,7 +203,8 @@ static int capture_option(int c, const char *arg, struct fa_capture_opts *o)
     {"db", required_argument, NULL, OPT_DB}, {"filter", required_argument, NULL, 'f'},             \
         {"quiet", no_argument, NULL, 'q'}, {"verify-checksums", no_argument, NULL, OPT_VERIFY},    \
         {"max-flows", required_argument, NULL, OPT_MAX_FLOWS},                                     \
-        {"no-names", no_argument, NULL, OPT_NO_NAMES},                                     \
+        {"no-names", no_argument, NULL, OPT_NO_NAMES},                                             \
+        {"name-bytes", required_argument, NULL, OPT_NAME_BYTES},                                   \
         {"attempt-timeout", required_argument, NULL, OPT_ATTEMPT},                                 \
         {"tcp-timeout", required_argument, NULL, OPT_TCP},                                         \
         {"udp-timeout", required_argument, NULL, OPT_UDP},                                         \

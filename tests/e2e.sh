@@ -742,6 +742,27 @@ PY
         "$(sql "$db" 'SELECT app_proto, dns_name FROM flows WHERE resp_p = 1433')"
 }
 
+# --name-bytes bounds what naming reads: with 16 bytes a ClientHello is
+# known for TLS but its name is beyond reach, an HTTP request for HTTP but
+# not its Host, and TDS's PRELOGIN not at all; with the default all three.
+test_name_bytes() {
+    local db=$tmp/nb.db
+    read_ok "$db" --name-bytes 16 "$samples/healthy.pcap" || return
+    check_eq "16 bytes: 443" "tls|" \
+        "$(sql "$db" "SELECT app_proto, ifnull(server_name, '') FROM flows WHERE resp_p = 443")"
+    check_eq "16 bytes: 80" "http|" \
+        "$(sql "$db" "SELECT app_proto, ifnull(server_name, '') FROM flows WHERE resp_p = 80")"
+    check_eq "16 bytes: 1433" "" \
+        "$(sql "$db" "SELECT ifnull(app_proto, '') FROM flows WHERE resp_p = 1433")"
+    db=$tmp/nb2.db
+    read_ok "$db" "$samples/healthy.pcap" || return
+    check_eq "default: 443" "tls|apps.example.com" \
+        "$(sql "$db" "SELECT app_proto, server_name FROM flows WHERE resp_p = 443")"
+    check_eq "default: 1433" "tds" "$(sql "$db" "SELECT app_proto FROM flows WHERE resp_p = 1433")"
+    expect_error "--name-bytes" "'0'" -- read -q --db "$tmp/nb3.db" --name-bytes 0 \
+        "$samples/healthy.pcap"
+}
+
 # ---------------------------------------------------------------- main
 
 case $what in
@@ -757,6 +778,7 @@ flows-filters) test_flows_filters ;;
 evict) test_evict ;;
 cut) test_cut ;;
 dns) test_dns ;;
+name-bytes) test_name_bytes ;;
 *)
     echo "unknown test '$what'" >&2
     exit 2
