@@ -190,8 +190,8 @@ static void progress(struct run *r, int final)
  * names table, and a well-formed DNS message names its flow dns.  Only a
  * whole payload is parsed: a message cut by the snap length, or a fragment
  * of one, would be malformed, or worse, read as a shorter message than the
- * one sent.  DNS over TCP is named by stream reassembly (appproto.c); its
- * answers are not read. */
+ * one sent.  DNS over TCP is named, and its answers read, by stream
+ * reassembly (on_dns_tcp()). */
 static void dns_response(struct run *r, const struct fa_packet *pkt, int64_t ts)
 {
     if (!pkt->payload || pkt->payload_caplen != pkt->payload_len || pkt->is_fragment)
@@ -241,6 +241,13 @@ static void on_named(void *ctx, const struct fa_tuple *t, const struct fa_app_in
 {
     struct run *r = ctx;
     fa_flow_set_app(r->flows, t, (uint8_t)info->app, info->tls_version, info->server_name);
+}
+
+/* A DNS message a server sent over TCP: its answers, as a UDP one's. */
+static void on_dns_tcp(void *ctx, const uint8_t *msg, size_t len, int64_t ts_ns)
+{
+    struct run *r = ctx;
+    fa_names_dns(r->names, msg, len, ts_ns);
 }
 
 /* Makes handle p the one handle_packet() reads from. */
@@ -687,6 +694,7 @@ static int open_store(struct run *r)
             fprintf(stderr, "flowaudit: %s\n", serr);
             return -1;
         }
+        fa_streams_on_dns(r->streams, on_dns_tcp, r);
     }
     if (begin_run(r) < 0 || !(r->writer = fa_writer_start(r->store, r->errbuf))) {
         fprintf(stderr, "flowaudit: %s\n", r->errbuf);

@@ -14,6 +14,10 @@
  *     is dropped, so memory follows the streams still undecided;
  *   - the callback runs exactly once per stream that is decided, with an
  *     app or without one (so the caller can stop sending its packets);
+ *   - with a DNS callback, a stream whose client sent a DNS query stays
+ *     undecided while its server's side is collected, up to the limit or
+ *     its close; each whole length-prefixed message in it is handed over
+ *     once, in order, and never one that ends past the limit;
  *   - every length taken from a packet is checked against what was
  *     captured before a byte is copied; a packet cut by the snap length is
  *     never given to libnids (it would refuse it) and gives the IPv6 path
@@ -48,17 +52,21 @@
 
 /* What is known of a stream beyond its bytes.  A side is done when
  * appproto decided it without naming the stream, or it can send no more;
- * a client that names the stream ends it at once, so it is never "done". */
+ * a client that names the stream ends it at once, so it is never "done",
+ * except as a DNS client: the stream then waits for its server's answers. */
 struct naming {
     uint8_t client_done;
     uint8_t server_done;
     uint8_t server_app; /* enum fa_app: what the server's first bytes said */
+    uint8_t dns;        /* the client sent a DNS query; answers are read */
 };
 
-/* The bytes one side has sent from its first, and whether it has closed. */
+/* The bytes one side still holds, from its byte number start (0 is its
+ * first), and whether it has closed. */
 struct side {
     const uint8_t *data;
     size_t len;
+    size_t start;
     int closed;
 };
 
@@ -76,6 +84,7 @@ struct v6_stream {
     int64_t last_ns;
     uint32_t client_isn;
     uint8_t server_known; /* the SYN-ACK was seen: dir[1].next_seq is set */
+    uint32_t dns_taken;   /* the server's bytes handed over as DNS messages */
     struct naming n;
     struct v6_dir dir[2]; /* 0: what the client sent; 1: the server */
 };
@@ -84,6 +93,9 @@ struct fa_streams {
     size_t limit;
     fa_stream_named_fn fn;
     void *ctx;
+    fa_stream_dns_fn dns_fn; /* NULL: DNS streams are named at once */
+    void *dns_ctx;
+    int64_t now_ns; /* the time of the packet being handled */
 
     pcap_t *raw; /* only tells libnids the link type: bare IP */
     /* libnids keeps a pointer to the last header, so it lives here. */
@@ -110,21 +122,74 @@ typedef enum fa_app_verdict (*inspect_fn)(const uint8_t *, size_t, size_t, struc
 static int inspect(inspect_fn fn, struct side sd, size_t limit, struct fa_app_info *info)
 {
     size_t len = sd.len < limit ? sd.len : limit;
-    if (len == 0 || !sd.data)
+    if (len == 0 || !sd.data || sd.start != 0)
         return 0;
     return fn(sd.data, len, limit, info) == FA_APP_DONE;
 }
 
+/* Hands each whole DNS message of d[0..len) to the DNS callback, in
+ * order (RFC 1035 4.2.2: a 2-byte length, then that many bytes), and
+ * returns the bytes they took; a message not yet whole stays. */
+static size_t dns_messages(struct fa_streams *s, const uint8_t *d, size_t len)
+{
+    size_t off = 0;
+
+    while (len - off >= 2) {
+        size_t m = (size_t)d[off] << 8 | d[off + 1];
+        if (m > len - off - 2)
+            break;
+        if (m > 0 && s->dns_fn)
+            s->dns_fn(s->dns_ctx, d + off + 2, m, s->now_ns);
+        off += 2 + m;
+    }
+    return off;
+}
+
+/* A DNS stream: the server's messages that end within the limit are
+ * handed over (*taken says how many of the server's bytes they took), and
+ * once the server can add none, at the limit or its close, the stream is
+ * reported.  Returns 1 then.  taken NULL: the server's bytes cannot be
+ * let go of now, so they wait for its next ones, or its close. */
+static int dns_step(struct fa_streams *s, struct naming *n, const struct fa_tuple *t,
+                    struct side server, size_t *taken)
+{
+    size_t end = server.start + server.len; /* the server's bytes so far */
+
+    if (taken && server.data && server.start < s->limit)
+        *taken = dns_messages(s, server.data, (end < s->limit ? end : s->limit) - server.start);
+    /* A server done before the query was seen has nothing more to give. */
+    if (!server.closed && !n->server_done && (end < s->limit || !taken))
+        return 0;
+    struct fa_app_info info;
+    memset(&info, 0, sizeof info);
+    info.app = FA_APP_DNS;
+    s->fn(s->ctx, t, &info);
+    return 1;
+}
+
 /* A closed side that appproto has not decided is done without a name:
  * deciding a cut prefix as if it were the limit would guess.  Returns 1
- * when the stream is decided (and reported if anything named it). */
+ * when the stream is decided (and reported if anything named it).
+ * *taken: how many of the server's bytes went out as DNS messages, which
+ * are not to be looked at again; taken may be NULL (see dns_step()). */
 static int naming_step(struct fa_streams *s, struct naming *n, const struct fa_tuple *t,
-                       struct side client, struct side server)
+                       struct side client, struct side server, size_t *taken)
 {
     struct fa_app_info info;
 
+    if (taken)
+        *taken = 0;
+    if (n->dns)
+        return dns_step(s, n, t, server, taken);
     if (!n->client_done) {
         int done = inspect(fa_app_inspect, client, s->limit, &info);
+        if (done && info.app == FA_APP_DNS && s->dns_fn) {
+            /* Reported once the answers are read: the caller stops sending
+             * a stream's packets when it is. */
+            n->client_done = 1;
+            n->dns = 1;
+            return dns_step(s, n, t, server, taken);
+        }
         if (done && info.app != FA_APP_UNKNOWN) {
             s->fn(s->ctx, t, &info);
             return 1;
@@ -159,19 +224,20 @@ static void nids_quiet(int type, int err, struct ip *iph, void *data)
 }
 
 /* libnids gives each listener of a stream one pointer-sized slot.  The
- * naming state is three small fields, so it lives in the slot itself and
+ * naming state is four small fields, so it lives in the slot itself and
  * nothing needs freeing whichever way libnids drops the stream. */
 static struct naming slot_get(void *const *slot)
 {
     uintptr_t v = (uintptr_t)*slot;
-    struct naming n = {(uint8_t)(v & 1), (uint8_t)(v >> 1 & 1), (uint8_t)(v >> 8 & 0xff)};
+    struct naming n = {(uint8_t)(v & 1), (uint8_t)(v >> 1 & 1), (uint8_t)(v >> 8 & 0xff),
+                       (uint8_t)(v >> 2 & 1)};
     return n;
 }
 
 static void slot_put(void **slot, const struct naming *n)
 {
-    uintptr_t v =
-        (uintptr_t)n->client_done | (uintptr_t)n->server_done << 1 | (uintptr_t)n->server_app << 8;
+    uintptr_t v = (uintptr_t)n->client_done | (uintptr_t)n->server_done << 1 |
+                  (uintptr_t)n->dns << 2 | (uintptr_t)n->server_app << 8;
     *slot = (void *)v;
 }
 
@@ -190,37 +256,46 @@ static void nids_tuple(const struct tcp_stream *a, struct fa_tuple *t)
     memcpy(t->dst.b + 12, &a->addr.daddr, 4);
 }
 
-/* The bytes a half holds from the stream's first, if it still has them:
- * nids_discard(a, 0) after every delivery keeps offset at 0. */
+/* The bytes a half still holds: from the stream's first, as
+ * nids_discard(a, 0) after every delivery keeps offset at 0, except for a
+ * DNS server's side, whose messages handed over are discarded. */
 static struct side nids_side(const struct half_stream *h, int collecting, int closed)
 {
-    struct side sd = {NULL, 0, closed};
-    if (collecting && h->data && h->offset == 0 && h->count > 0) {
+    struct side sd = {NULL, 0, 0, closed};
+    if (collecting && h->data && h->offset >= 0 && h->count > h->offset) {
         sd.data = (const uint8_t *)h->data;
-        sd.len = (size_t)h->count;
+        sd.len = (size_t)(h->count - h->offset);
+        sd.start = (size_t)h->offset;
     }
     return sd;
 }
 
 /* libnids' naming: a->server is the half the server receives, so it holds
- * what the client sent, and a->client what the server sent. */
-static void nids_step(struct tcp_stream *a, void **slot, int closed)
+ * what the client sent, and a->client what the server sent.  Returns the
+ * bytes to discard from the half just delivered. */
+static int nids_step(struct tcp_stream *a, void **slot, int closed)
 {
     struct naming before = slot_get(slot), n = before;
     struct fa_tuple t;
+    size_t taken = 0;
 
     nids_tuple(a, &t);
+    /* nids_discard() applies to the half just delivered: a DNS server's
+     * messages are read only when it is its half (libnids zeroes the
+     * other's count_new), or at the close, so none is handed over twice. */
+    size_t *tp = closed || a->client.count_new > 0 ? &taken : NULL;
     int decided = naming_step(current, &n, &t, nids_side(&a->server, !n.client_done, closed),
-                              nids_side(&a->client, !n.server_done, closed));
+                              nids_side(&a->client, !n.server_done, closed), tp);
     slot_put(slot, &n);
     if (closed)
-        return; /* libnids frees the stream after this call */
+        return 0; /* libnids frees the stream after this call */
     /* Collecting stops where nothing more is wanted; with no half left,
      * libnids drops our listener and, with it, the stream. */
     if (!before.client_done && (decided || n.client_done))
         a->server.collect--;
     if (!before.server_done && (decided || n.server_done))
         a->client.collect--;
+    return (int)taken;
 }
 
 static void on_nids_tcp(struct tcp_stream *a, void **slot)
@@ -232,8 +307,7 @@ static void on_nids_tcp(struct tcp_stream *a, void **slot)
         a->server.collect++;
         break;
     case NIDS_DATA:
-        nids_step(a, slot, 0);
-        nids_discard(a, 0);
+        nids_discard(a, nids_step(a, slot, 0));
         break;
     case NIDS_CLOSE:
     case NIDS_RESET:
@@ -419,9 +493,14 @@ static void dir_free(struct fa_streams *s, struct v6_dir *d)
     d->len = d->cap = 0;
 }
 
-static struct side v6_side(const struct v6_dir *d, int closed)
+/* A side from its byte number start (what was handed over is skipped). */
+static struct side v6_side(const struct v6_dir *d, uint32_t start, int closed)
 {
-    struct side sd = {d->buf, d->len, closed};
+    struct side sd = {NULL, 0, start, closed};
+    if (d->buf && d->len > start) {
+        sd.data = d->buf + start;
+        sd.len = d->len - start;
+    }
     return sd;
 }
 
@@ -429,8 +508,11 @@ static struct side v6_side(const struct v6_dir *d, int closed)
  * has (it was reset, timed out or pushed out). */
 static void v6_drop(struct fa_streams *s, struct v6_stream *e, int decide)
 {
-    if (decide)
-        naming_step(s, &e->n, &e->t, v6_side(&e->dir[0], 1), v6_side(&e->dir[1], 1));
+    if (decide) {
+        size_t taken;
+        naming_step(s, &e->n, &e->t, v6_side(&e->dir[0], 0, 1),
+                    v6_side(&e->dir[1], e->dns_taken, 1), &taken);
+    }
     struct v6_stream **pp = &s->buckets[e->hash & (V6_BUCKETS - 1)];
     while (*pp != e)
         pp = &(*pp)->hnext;
@@ -556,12 +638,14 @@ static void v6_segment(struct fa_streams *s, struct v6_stream *e, int dir,
         closed = 1;
     if (!added && !closed)
         return;
-    struct side client = v6_side(&e->dir[0], dir == 0 && closed);
-    struct side server = v6_side(&e->dir[1], dir == 1 && closed);
-    if (naming_step(s, &e->n, &e->t, client, server)) {
+    struct side client = v6_side(&e->dir[0], 0, dir == 0 && closed);
+    struct side server = v6_side(&e->dir[1], e->dns_taken, dir == 1 && closed);
+    size_t taken;
+    if (naming_step(s, &e->n, &e->t, client, server, &taken)) {
         v6_drop(s, e, 0);
         return;
     }
+    e->dns_taken += (uint32_t)taken; /* within the limit, at most 1 MiB */
     if (e->n.client_done)
         dir_free(s, &e->dir[0]);
     if (e->n.server_done)
@@ -633,10 +717,19 @@ struct fa_streams *fa_streams_new(size_t limit, int verify_checksums, fa_stream_
     return s;
 }
 
+void fa_streams_on_dns(struct fa_streams *s, fa_stream_dns_fn fn, void *ctx)
+{
+    if (!s)
+        return;
+    s->dns_fn = fn;
+    s->dns_ctx = ctx;
+}
+
 void fa_streams_packet(struct fa_streams *s, const struct fa_packet *p, int64_t ts_ns)
 {
     if (!s || !p || p->proto != FA_PROTO_TCP)
         return;
+    s->now_ns = ts_ns;
     if (p->ip_version == 4)
         nids_packet(s, p, ts_ns);
     else if (p->ip_version == 6)

@@ -6,8 +6,10 @@
  * capture loop with bare IP packets; IPv6 streams, which libnids does not
  * know, by a small in-order reassembly of their first bytes here.  Either
  * way a direction stops being collected once the answer is known or after
- * `limit` bytes, so naming costs little.  libnids keeps global state: only
- * one fa_streams may exist at a time in a process.
+ * `limit` bytes, so naming costs little; only a DNS server's side, read
+ * for its answers when asked (fa_streams_on_dns), is collected on until
+ * the stream ends or the limit.  libnids keeps global state: only one
+ * fa_streams may exist at a time in a process.
  */
 #ifndef FA_STREAMS_H
 #define FA_STREAMS_H
@@ -31,7 +33,8 @@ struct fa_streams;
  * t->sport are the client's (the side that sent the SYN).  The client's
  * first bytes name the stream when appproto recognises them; when they
  * match nothing, or the stream ends before they are decided, the server's
- * first bytes may (the protocol only).  A stream neither side named is
+ * first bytes may (the protocol only).  A DNS client's stream may be
+ * reported later (fa_streams_on_dns).  A stream neither side named is
  * reported with app FA_APP_UNKNOWN once it is decided, so the caller can
  * stop sending its packets.  The callback may run from fa_streams_packet
  * and from fa_streams_free. */
@@ -45,6 +48,19 @@ typedef void (*fa_stream_named_fn)(void *ctx, const struct fa_tuple *t,
  * and when another fa_streams exists. */
 struct fa_streams *fa_streams_new(size_t limit, int verify_checksums, fa_stream_named_fn fn,
                                   void *ctx, char *errbuf);
+
+/* Called with each DNS message a DNS-over-TCP server sent (RFC 1035
+ * 4.2.2: the message without its 2-byte length), once, in order, at the
+ * time of the packet that completed it.  Only messages that end within
+ * the limit count.  msg is valid during the call only. */
+typedef void (*fa_stream_dns_fn)(void *ctx, const uint8_t *msg, size_t len, int64_t ts_ns);
+
+/* Sets (fn NULL: clears) the DNS callback.  With one, a stream whose
+ * client sends a DNS query is reported (app FA_APP_DNS) only once its
+ * server's side ends, at the limit or its close, and every answer up to
+ * then goes to fn; without one, it is reported as soon as the query is
+ * seen.  Set it before the first packet. */
+void fa_streams_on_dns(struct fa_streams *s, fa_stream_dns_fn fn, void *ctx);
 
 /* Takes one decoded packet (TCP, or an IPv4 fragment) seen at ts_ns. */
 void fa_streams_packet(struct fa_streams *s, const struct fa_packet *p, int64_t ts_ns);

@@ -1,9 +1,11 @@
 /*
  * test_streams.c - stream naming: the sample captures name exactly the
  * streams they should, IPv4 through libnids and IPv6 through the in-order
- * reassembly; one fa_streams at a time; the limit; and hostile segment
- * sequences (gaps, overlaps, retransmissions, huge sequence jumps, random
- * bytes) that must neither crash nor overread (run under ASan too).
+ * reassembly; one fa_streams at a time; the limit; DNS answers read from
+ * TCP streams into the names table; and hostile segment sequences (gaps,
+ * overlaps, retransmissions, huge sequence jumps, random bytes, DNS
+ * lengths that lie) that must neither crash nor overread (run under ASan
+ * too).
  *
  * Usage: test_streams SAMPLES_DIR
  */
@@ -17,6 +19,7 @@
 #include <cmocka.h>
 #include <pcap.h>
 
+#include "names.h"
 #include "streams.h"
 
 #define SEC 1000000000LL
@@ -533,6 +536,248 @@ static void test_ipv6_table_bound(void **state)
     assert_int_equal(s.n, 1);
 }
 
+/* ---- DNS over TCP -------------------------------------------------------- */
+
+/* A query for a.example.com A, and its answer 192.0.2.99, each with its
+ * 2-byte length (RFC 1035 4.2.2). */
+static const uint8_t DNS_QUERY[] = {0,   31,  0x12, 0x34, 0x01, 0x00, 0,   1,   0,   0,   0,
+                                    0,   0,   0,    1,    'a',  7,    'e', 'x', 'a', 'm', 'p',
+                                    'l', 'e', 3,    'c',  'o',  'm',  0,   0,   1,   0,   1};
+static const uint8_t DNS_RESPONSE[] = {
+    0,   47,  0x12, 0x34, 0x81, 0x80, 0,   1, 0,   1,   0,   0,   0, 0, 1, 'a', 7,
+    'e', 'x', 'a',  'm',  'p',  'l',  'e', 3, 'c', 'o', 'm', 0,   0, 1, 0, 1,   0xc0,
+    12,  0,   1,    0,    1,    0,    0,   1, 44,  0,   4,   192, 0, 2, 99};
+
+#define MAX_MSGS 8
+
+/* What the DNS callback was given; names, when set, is fed as capture.c
+ * feeds it. */
+struct dns_seen {
+    int n;
+    size_t len[MAX_MSGS];
+    uint8_t msg[MAX_MSGS][64];
+    int64_t ts[MAX_MSGS];
+    struct fa_names *names;
+};
+
+static void on_dns(void *ctx, const uint8_t *msg, size_t len, int64_t ts)
+{
+    struct dns_seen *d = ctx;
+    if (d->n < MAX_MSGS) {
+        d->len[d->n] = len;
+        memcpy(d->msg[d->n], msg, len < sizeof d->msg[0] ? len : sizeof d->msg[0]);
+        d->ts[d->n] = ts;
+    }
+    d->n++;
+    if (d->names)
+        fa_names_dns(d->names, msg, len, ts);
+}
+
+static void assert_response(const struct dns_seen *d, int i, int64_t ts)
+{
+    assert_int_equal(d->len[i], sizeof DNS_RESPONSE - 2);
+    assert_memory_equal(d->msg[i], DNS_RESPONSE + 2, sizeof DNS_RESPONSE - 2);
+    assert_int_equal(d->ts[i], ts);
+}
+
+/* The query, then the response split in two: the callback gets the
+ * response once, at the time of the segment that completed it, and the
+ * stream is named dns when its server's side ends. */
+static void dns_exchange(const struct conn *c, int close_by_fin)
+{
+    struct seen s = {0};
+    struct dns_seen d = {0};
+    const uint8_t A = FA_TCP_ACK | FA_TCP_PSH;
+    uint32_t rlen = sizeof DNS_RESPONSE;
+
+    assert_non_null(d.names = fa_names_new(0));
+    struct fa_streams *st = start(0, 0, &s);
+    fa_streams_on_dns(st, on_dns, &d);
+    handshake(st, c, T0);
+    send_seg(st, c, 1, A, 0, DNS_QUERY, sizeof DNS_QUERY, T0 + SEC);
+    assert_int_equal(d.n, 0); /* a query is not an answer */
+    assert_int_equal(s.n, 0); /* the answers are still to come */
+    send_seg(st, c, 0, A, 0, DNS_RESPONSE, 10, T0 + 2 * SEC);
+    assert_int_equal(d.n, 0);
+    send_seg(st, c, 0, A, 10, DNS_RESPONSE + 10, rlen - 10, T0 + 3 * SEC);
+    assert_int_equal(d.n, 1);
+    assert_response(&d, 0, T0 + 3 * SEC);
+    send_seg(st, c, 0, A, 0, DNS_RESPONSE, rlen, T0 + 4 * SEC); /* retransmitted */
+    assert_int_equal(s.n, 0);
+    if (close_by_fin) {
+        /* the server closes, the client acks and closes, the server acks */
+        uint32_t qlen = sizeof DNS_QUERY;
+        uint8_t buf[128];
+        size_t n = build(buf, c->server, c->client, c->sport, c->cport, c->sisn + 1 + rlen,
+                         c->cisn + 1 + qlen, FA_TCP_FIN | FA_TCP_ACK, NULL, 0);
+        feed_raw(st, buf, n, n, T0 + 5 * SEC);
+        n = build(buf, c->client, c->server, c->cport, c->sport, c->cisn + 1 + qlen,
+                  c->sisn + 2 + rlen, FA_TCP_FIN | FA_TCP_ACK, NULL, 0);
+        feed_raw(st, buf, n, n, T0 + 5 * SEC + 1000);
+        n = build(buf, c->server, c->client, c->sport, c->cport, c->sisn + 2 + rlen,
+                  c->cisn + 2 + qlen, FA_TCP_ACK, NULL, 0);
+        feed_raw(st, buf, n, n, T0 + 5 * SEC + 2000);
+    } else {
+        send_seg(st, c, 1, FA_TCP_RST, sizeof DNS_QUERY, NULL, 0, T0 + 5 * SEC);
+    }
+    assert_int_equal(s.n, 1);
+    assert_named(&s, c->client, c->server, 53, FA_APP_DNS, "", 0);
+    stop();
+    assert_int_equal(s.n, 1);
+    assert_int_equal(d.n, 1);
+
+    struct fa_addr a = addr("192.0.2.99");
+    const char *name = fa_names_for(d.names, &a, T0 + 10 * SEC);
+    assert_non_null(name);
+    assert_string_equal(name, "a.example.com");
+    fa_names_free(d.names);
+}
+
+static void test_dns_tcp_ipv4(void **state)
+{
+    struct conn c = {"10.0.0.1", "10.0.0.53", 40000, 53, 0xfffffff8u, 1000};
+    (void)state;
+    dns_exchange(&c, 1);
+    dns_exchange(&c, 0);
+}
+
+static void test_dns_tcp_ipv6(void **state)
+{
+    struct conn c = {"2001:db8::1", "2001:db8::53", 40000, 53, 1000, 0xfffffff8u};
+    (void)state;
+    dns_exchange(&c, 1);
+    dns_exchange(&c, 0);
+}
+
+/* Without a DNS callback the query names the stream at once. */
+static void test_dns_tcp_no_callback(void **state)
+{
+    struct seen s = {0};
+    struct conn c4 = {"10.0.0.1", "10.0.0.53", 40000, 53, 1, 2};
+    struct conn c6 = {"2001:db8::1", "2001:db8::53", 40000, 53, 1, 2};
+    (void)state;
+
+    struct fa_streams *st = start(0, 0, &s);
+    handshake(st, &c4, T0);
+    send_seg(st, &c4, 1, FA_TCP_ACK, 0, DNS_QUERY, sizeof DNS_QUERY, T0 + SEC);
+    handshake(st, &c6, T0);
+    send_seg(st, &c6, 1, FA_TCP_ACK, 0, DNS_QUERY, sizeof DNS_QUERY, T0 + SEC);
+    assert_int_equal(s.n, 2);
+    assert_named(&s, "10.0.0.1", "10.0.0.53", 53, FA_APP_DNS, "", 0);
+    assert_named(&s, "2001:db8::1", "2001:db8::53", 53, FA_APP_DNS, "", 0);
+    stop();
+}
+
+/* limit 64: the first response (49 bytes) ends within it and is handed
+ * over; a second, which would end at 98, is not, and reaching the limit
+ * ends the stream.  On another stream, a first length that runs past the
+ * limit gives nothing. */
+static void dns_limit(const char *client, const char *server)
+{
+    struct seen s = {0};
+    struct dns_seen d = {0};
+    struct conn c = {client, server, 40000, 53, 100, 200};
+    struct conn o = {client, server, 40001, 53, 300, 400};
+    uint8_t two[2 * sizeof DNS_RESPONSE], big[102] = {0, 100};
+
+    memcpy(two, DNS_RESPONSE, sizeof DNS_RESPONSE);
+    memcpy(two + sizeof DNS_RESPONSE, DNS_RESPONSE, sizeof DNS_RESPONSE);
+    struct fa_streams *st = start(64, 0, &s);
+    fa_streams_on_dns(st, on_dns, &d);
+    handshake(st, &c, T0);
+    send_seg(st, &c, 1, FA_TCP_ACK, 0, DNS_QUERY, sizeof DNS_QUERY, T0 + SEC);
+    send_seg(st, &c, 0, FA_TCP_ACK, 0, two, sizeof two, T0 + 2 * SEC);
+    assert_int_equal(d.n, 1);
+    assert_response(&d, 0, T0 + 2 * SEC);
+    assert_int_equal(s.n, 1);
+    assert_named(&s, client, server, 53, FA_APP_DNS, "", 0);
+
+    handshake(st, &o, T0);
+    send_seg(st, &o, 1, FA_TCP_ACK, 0, DNS_QUERY, sizeof DNS_QUERY, T0 + SEC);
+    send_seg(st, &o, 0, FA_TCP_ACK, 0, big, sizeof big, T0 + 2 * SEC);
+    assert_int_equal(s.n, 2);
+    stop();
+    assert_int_equal(d.n, 1);
+    assert_int_equal(s.n, 2);
+}
+
+static void test_dns_tcp_limit(void **state)
+{
+    (void)state;
+    dns_limit("10.0.0.1", "10.0.0.53");
+    dns_limit("2001:db8::1", "2001:db8::53");
+}
+
+/* Lengths that lie: empty messages (skipped), a one-byte one (handed over
+ * as it is), a length byte alone, and 0xffff with few bytes behind it;
+ * the stream still ends at its close. */
+static void dns_hostile_lengths(const char *client, const char *server)
+{
+    static const uint8_t lies[] = {0, 0, 0, 0, 0, 1, 0x42, 0xff};
+    static const uint8_t rest[] = {0xff, 1, 2, 3};
+    struct seen s = {0};
+    struct dns_seen d = {0};
+    struct conn c = {client, server, 40000, 53, 100, 200};
+
+    struct fa_streams *st = start(0, 0, &s);
+    fa_streams_on_dns(st, on_dns, &d);
+    handshake(st, &c, T0);
+    send_seg(st, &c, 1, FA_TCP_ACK, 0, DNS_QUERY, sizeof DNS_QUERY, T0 + SEC);
+    for (uint32_t i = 0; i < sizeof lies; i++)
+        send_seg(st, &c, 0, FA_TCP_ACK, i, lies + i, 1, T0 + 2 * SEC + i);
+    send_seg(st, &c, 0, FA_TCP_ACK, sizeof lies, rest, sizeof rest, T0 + 3 * SEC);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(d.len[0], 1);
+    assert_int_equal(d.msg[0][0], 0x42);
+    assert_int_equal(s.n, 0);
+    send_seg(st, &c, 0, FA_TCP_RST, sizeof lies + sizeof rest, NULL, 0, T0 + 4 * SEC);
+    assert_int_equal(s.n, 1);
+    stop();
+    assert_int_equal(d.n, 1);
+}
+
+static void test_dns_tcp_hostile_lengths(void **state)
+{
+    (void)state;
+    dns_hostile_lengths("10.0.0.1", "10.0.0.53");
+    dns_hostile_lengths("2001:db8::1", "2001:db8::53");
+}
+
+/* An answer begun before the query was seen (captures do reorder): its
+ * first bytes wait, undecided, and the whole is read once, when the rest
+ * comes (libnids can discard only the bytes of the side just delivered,
+ * so not when the query makes the stream DNS). */
+static void dns_answer_first(const char *client, const char *server)
+{
+    struct seen s = {0};
+    struct dns_seen d = {0};
+    struct conn c = {client, server, 40000, 53, 100, 200};
+    uint32_t rlen = sizeof DNS_RESPONSE;
+
+    struct fa_streams *st = start(0, 0, &s);
+    fa_streams_on_dns(st, on_dns, &d);
+    handshake(st, &c, T0);
+    send_seg(st, &c, 0, FA_TCP_ACK, 0, DNS_RESPONSE, 10, T0 + SEC);
+    send_seg(st, &c, 1, FA_TCP_ACK, 0, DNS_QUERY, sizeof DNS_QUERY, T0 + 2 * SEC);
+    assert_int_equal(d.n, 0);
+    send_seg(st, &c, 0, FA_TCP_ACK, 10, DNS_RESPONSE + 10, rlen - 10, T0 + 3 * SEC);
+    assert_int_equal(d.n, 1);
+    assert_response(&d, 0, T0 + 3 * SEC);
+    assert_int_equal(s.n, 0);
+    send_seg(st, &c, 1, FA_TCP_RST, sizeof DNS_QUERY, NULL, 0, T0 + 4 * SEC);
+    assert_int_equal(s.n, 1);
+    assert_named(&s, client, server, 53, FA_APP_DNS, "", 0);
+    stop();
+    assert_int_equal(d.n, 1);
+}
+
+static void test_dns_tcp_answer_first(void **state)
+{
+    (void)state;
+    dns_answer_first("10.0.0.1", "10.0.0.53");
+    dns_answer_first("2001:db8::1", "2001:db8::53");
+}
+
 /* ---- hostile input ------------------------------------------------------- */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
@@ -565,21 +810,28 @@ static void hostile_run(const char *const *hosts, size_t limit)
     static const struct {
         const char *p;
         size_t n;
-    } prefixes[] = {PREFIX(REQUEST), PREFIX("\x16\x03\x01\x00\xff\x01\x00\x00\xfb\x03\x03"),
-                    PREFIX("SSH-2.0-x\r\n"), PREFIX("220 x ESMTP\r\n"),
-                    PREFIX("\x12\x01\x00\x2f\x00\x00\x01\x00")};
+    } prefixes[] = {PREFIX(REQUEST),
+                    PREFIX("\x16\x03\x01\x00\xff\x01\x00\x00\xfb\x03\x03"),
+                    PREFIX("SSH-2.0-x\r\n"),
+                    PREFIX("220 x ESMTP\r\n"),
+                    PREFIX("\x12\x01\x00\x2f\x00\x00\x01\x00"),
+                    PREFIX("\x00\x1f\x12\x34\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00"
+                           "\x01\x61\x07\x65\x78\x61\x6d\x70\x6c\x65\x03\x63\x6f\x6d"
+                           "\x00\x00\x01\x00\x01")};
 #undef PREFIX
     struct seen s = {0};
+    struct dns_seen d = {0};
     uint8_t payload[1400], buf[1600];
 
     struct fa_streams *st = start(limit, 0, &s);
+    fa_streams_on_dns(st, on_dns, &d);
     for (int i = 0; i < 200000; i++) {
         int a = rnd() % 3, b = (a + 1 + rnd() % 2) % 3;
         uint16_t pa = (uint16_t)(1000 + rnd() % 4), pb = (uint16_t)(1000 + rnd() % 4);
         uint32_t seq = rnd() % 4 ? rnd() % 64 : rnd() << 16 ^ rnd();
         uint32_t ack = rnd() % 4 ? rnd() % 64 : rnd() << 16 ^ rnd();
         size_t len = rnd() % 3 ? rnd() % 64 : rnd() % sizeof payload;
-        unsigned pi = rnd() % 5;
+        unsigned pi = rnd() % (sizeof prefixes / sizeof prefixes[0]);
         for (size_t k = 0; k < len; k++)
             payload[k] = rnd() % 2 ? (uint8_t)prefixes[pi].p[k % prefixes[pi].n] : (uint8_t)rnd();
         size_t n = build(buf, hosts[a], hosts[b], pa, pb, seq, ack,
@@ -659,6 +911,12 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_server_names_stream_at_end, teardown),
         cmocka_unit_test_teardown(test_client_first, teardown),
         cmocka_unit_test_teardown(test_ipv6_table_bound, teardown),
+        cmocka_unit_test_teardown(test_dns_tcp_ipv4, teardown),
+        cmocka_unit_test_teardown(test_dns_tcp_ipv6, teardown),
+        cmocka_unit_test_teardown(test_dns_tcp_no_callback, teardown),
+        cmocka_unit_test_teardown(test_dns_tcp_limit, teardown),
+        cmocka_unit_test_teardown(test_dns_tcp_hostile_lengths, teardown),
+        cmocka_unit_test_teardown(test_dns_tcp_answer_first, teardown),
         cmocka_unit_test_teardown(test_hostile_ipv4, teardown),
         cmocka_unit_test_teardown(test_hostile_ipv6, teardown),
         cmocka_unit_test_teardown(test_odd_packets, teardown),
