@@ -1,6 +1,8 @@
 /*
  * capture.c - run `read` and `capture`: libpcap -> decode -> flow table ->
- * store.
+ * store; on the way, the early packets of TCP flows not yet named go to
+ * stream reassembly (streams.h), and DNS answers to the names table
+ * (names.h).
  *
  * Invariants:
  *   - every frame libpcap hands over is counted once: as a packet given to
