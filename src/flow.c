@@ -28,8 +28,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
+
+#include "hash.h"
 
 enum ep_state {
     EP_INACTIVE,
@@ -216,31 +217,10 @@ struct key {
     uint16_t sport, dport;
 };
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
-/* Each end is mixed with the table's secret seed; the ends are then
- * combined commutatively, so both directions of a flow hash alike. */
-static uint64_t end_hash(const uint64_t seed[2], const struct fa_addr *a, uint16_t port)
-{
-    uint64_t lo, hi;
-    memcpy(&lo, a->b, 8);
-    memcpy(&hi, a->b + 8, 8);
-    return mix64((lo ^ seed[0]) * 0x9e3779b97f4a7c15ULL ^
-                 (hi ^ seed[1] ^ port) * 0xc2b2ae3d27d4eb4fULL);
-}
-
 static uint64_t key_hash(const struct fa_flow_table *t, const struct key *k)
 {
-    return mix64(end_hash(t->seed, k->src, k->sport) + end_hash(t->seed, k->dst, k->dport) +
-                 k->proto);
+    return fa_mix64(fa_hash_end(t->seed, k->src, k->sport) +
+                    fa_hash_end(t->seed, k->dst, k->dport) + k->proto);
 }
 
 /* Two 8-byte compares: this runs for every packet's lookup. */
@@ -1036,7 +1016,7 @@ static void key_ports(const struct fa_packet *p, struct flow_key_ports *kp)
 static struct frag_slot *frag_slot(struct fa_flow_table *t, const struct fa_packet *p)
 {
     struct key k = {p->proto, &p->src, &p->dst, 0, 0};
-    uint64_t h = mix64(key_hash(t, &k) ^ p->frag_id);
+    uint64_t h = fa_mix64(key_hash(t, &k) ^ p->frag_id);
     return &t->frags[h & (FRAG_SLOTS - 1)];
 }
 
@@ -1068,18 +1048,6 @@ static const struct frag_slot *frag_find(struct fa_flow_table *t, const struct f
 /* ------------------------------------------------------------------ */
 /* Public interface. */
 
-/* A table's secret hash key.  Without getrandom() (an old kernel), the
- * clock and the table's address are a weaker but still unknown key. */
-static void seed_hash(uint64_t seed[2])
-{
-    if (getrandom(seed, 2 * sizeof *seed, 0) == (ssize_t)(2 * sizeof *seed))
-        return;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    seed[0] = mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30));
-    seed[1] = mix64((uint64_t)(uintptr_t)seed ^ seed[0]);
-}
-
 void fa_flow_config_defaults(struct fa_flow_config *cfg)
 {
     const int64_t s = 1000000000LL;
@@ -1105,7 +1073,7 @@ struct fa_flow_table *fa_flow_table_new(const struct fa_flow_config *cfg, fa_flo
         return NULL;
     }
     t->cfg = *cfg;
-    seed_hash(t->seed);
+    fa_hash_seed(t->seed);
     t->sink = sink;
     t->sink_ctx = sink_ctx;
     t->nbuckets = 4096;

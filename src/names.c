@@ -24,10 +24,10 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 
 #include "dns.h"
+#include "hash.h"
 
 /* The longest name kept: the text of a 255-byte wire name is shorter. */
 #define NAME_MAX_LEN 255
@@ -88,19 +88,6 @@ static uint64_t siphash(const uint64_t key[2], const uint8_t *in, size_t len)
     SIPROUND;
     SIPROUND;
     return v0 ^ v1 ^ v2 ^ v3;
-}
-
-/* As flow.c seeds its table: getrandom(), or without it (an old kernel)
- * the clock and an address, weaker but still unknown to a sender. */
-static void seed_key(uint64_t key[2])
-{
-    struct timespec ts;
-
-    if (getrandom(key, 2 * sizeof *key, 0) == (ssize_t)(2 * sizeof *key))
-        return;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    key[0] = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ 0x9e3779b97f4a7c15ULL;
-    key[1] = (uint64_t)(uintptr_t)key ^ rotl(key[0], 29);
 }
 
 /* ---- a chained hash table of intrusive links --------------------------- */
@@ -231,7 +218,7 @@ struct fa_names *fa_names_new(size_t max_entries)
     if (!n)
         return NULL;
     n->max = max_entries ? max_entries : FA_NAMES_DEFAULT_MAX;
-    seed_key(n->key);
+    fa_hash_seed(n->key);
     if (table_init(&n->pairs) < 0 || table_init(&n->hosts) < 0) {
         fa_names_free(n);
         return NULL;

@@ -33,8 +33,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
+
+#include "hash.h"
 
 /* libnids tracks 3/4 of this many streams; past that it drops the oldest. */
 #define NIDS_TCP_STREAMS (1 << 16)
@@ -391,39 +392,11 @@ static void nids_stop(struct fa_streams *s)
 /* ------------------------------------------------------------------ */
 /* IPv6: a small in-order reassembly of each direction's first bytes. */
 
-static uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
-
-static uint64_t end_hash(const uint64_t seed[2], const struct fa_addr *a, uint16_t port)
-{
-    uint64_t lo, hi;
-    memcpy(&lo, a->b, 8);
-    memcpy(&hi, a->b + 8, 8);
-    return mix64((lo ^ seed[0]) * 0x9e3779b97f4a7c15ULL ^
-                 (hi ^ seed[1] ^ port) * 0xc2b2ae3d27d4eb4fULL);
-}
-
 /* The two ends are combined commutatively: both directions hash alike. */
 static uint64_t v6_hash(const struct fa_streams *s, const struct fa_packet *p)
 {
-    return mix64(end_hash(s->seed, &p->src, p->sport) + end_hash(s->seed, &p->dst, p->dport));
-}
-
-static void seed_hash(uint64_t seed[2])
-{
-    if (getrandom(seed, 2 * sizeof *seed, 0) == (ssize_t)(2 * sizeof *seed))
-        return;
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    seed[0] = mix64((uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30));
-    seed[1] = mix64((uint64_t)(uintptr_t)seed ^ seed[0]);
+    return fa_mix64(fa_hash_end(s->seed, &p->src, p->sport) +
+                    fa_hash_end(s->seed, &p->dst, p->dport));
 }
 
 static int addr_eq(const struct fa_addr *a, const struct fa_addr *b)
@@ -708,7 +681,7 @@ struct fa_streams *fa_streams_new(size_t limit, int verify_checksums, fa_stream_
     s->limit = limit < FA_STREAMS_MAX_LIMIT ? limit : FA_STREAMS_MAX_LIMIT;
     s->fn = fn;
     s->ctx = ctx;
-    seed_hash(s->seed);
+    fa_hash_seed(s->seed);
     if (nids_start(s, verify_checksums, errbuf) < 0) {
         free(s);
         return NULL;
