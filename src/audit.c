@@ -261,12 +261,19 @@ static int is_unreachable(const struct fa_flow_record *r)
     return r->proto != FA_PROTO_TCP || !tcp_established(r);
 }
 
+/* The runs come from the store in id order: a binary search, since this
+ * runs once for every blocked flow of every run audited. */
 static int64_t run_last_ns(const struct audit *a, int64_t run_id)
 {
-    for (size_t i = 0; i < a->nruns; i++)
-        if (a->runs[i].id == run_id)
-            return a->runs[i].last_ns;
-    return 0;
+    size_t lo = 0, hi = a->nruns;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (a->runs[mid].id < run_id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < a->nruns && a->runs[lo].id == run_id ? a->runs[lo].last_ns : 0;
 }
 
 static enum outcome outcome_of(const struct audit *a, const struct fa_stored_flow *sf)
