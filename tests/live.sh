@@ -121,19 +121,25 @@ run_started() { # run_started DB: the capture's run row is in (its handle is ope
 start_capture() {
     local ns=$1 iface=$2 db=$3
     shift 3
-    ip netns exec "$prefix-$ns" "$bin" capture -q -i "$iface" --db "$db" "$@" \
+    ip netns exec "$prefix-$ns" "$bin" capture -i "$iface" --db "$db" "$@" \
         2>"$tmp/capture.err" &
     capture_pid=$!
     wait_for "flowaudit capture" run_started "$db"
 }
 
-# stop_capture: SIGTERM, then flowaudit must exit 0 with nothing on stderr.
+# stop_capture: SIGTERM, then flowaudit must exit 0.
 stop_capture() {
     kill -TERM "$capture_pid"
     wait "$capture_pid"
     local rc=$?
     [ "$rc" -eq 0 ] || fail "capture exited $rc: $(cat "$tmp/capture.err")"
-    [ -s "$tmp/capture.err" ] && fail "capture wrote to stderr: $(cat "$tmp/capture.err")"
+}
+
+# capture_said [TEXT]: what the stopped capture wrote on stderr is TEXT
+# (default nothing).
+capture_said() {
+    [ "$(cat "$tmp/capture.err")" = "${1:-}" ] ||
+        fail "capture wrote to stderr: '$(cat "$tmp/capture.err")', expected '${1:-}'"
 }
 
 [ "$(id -u)" -eq 0 ] || skip "live tests need root (network namespaces, packet capture)"
@@ -425,12 +431,13 @@ test_netns() {
     setup_firewall || fail "nft: the firewall could not be loaded"
     start_servers || return
     local db=$tmp/live.db
-    start_capture c vc "$db" || return
+    start_capture c vc "$db" -q || return
     run_clients
     # The kernel hands packets over in blocks retired every 250 ms: give
     # the last ones time to reach flowaudit before stopping it.
     sleep 1
     stop_capture
+    capture_said
     "$bin" audit --db "$db" --site "$tmp/site.rules" --format json >"$tmp/audit.json" \
         2>"$tmp/audit.err"
     local rc=$?
@@ -446,8 +453,167 @@ test_netns() {
 # replay
 
 
+# ---------------------------------------------------------------------------
+# replay
+
+# The medium workload, made once and kept where bench/bench.py keeps it
+# (and reused from there): about 20 s to make, 760 MB.
+medium_workload() {
+    local gen=$1 dir=/tmp/flowaudit-bench
+    local pcap=$dir/medium.pcap
+    if [ ! -s "$pcap" ]; then
+        mkdir -p "$dir" || return 1
+        echo "generating $pcap (about 20 s) ..." >&2
+        # Renamed into place only when complete: a concurrent run or an
+        # interrupted one never leaves half a file under the cached name.
+        python3 "$gen" --preset medium --out "$pcap.$$" -q && mv "$pcap.$$" "$pcap" || {
+            rm -f "$pcap.$$"
+            return 1
+        }
+    fi
+    echo "$pcap"
+}
+
+# cpu_ticks PID: the process's user + system time so far, in clock ticks.
+cpu_ticks() {
+    awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null
+}
+
+# wait_idle PID: returns once the process has used no CPU for a second
+# (it has read everything the kernel queued for it), or after 60 s.
+wait_idle() {
+    local before after quiet=0 i
+    before=$(cpu_ticks "$1")
+    for i in $(seq 120); do
+        sleep 0.5
+        after=$(cpu_ticks "$1")
+        if [ "$after" = "$before" ]; then
+            quiet=$((quiet + 1))
+            [ "$quiet" -ge 2 ] && return 0
+        else
+            quiet=0
+        fi
+        before=$after
+    done
+}
+
+iface_stat() { # iface_stat NS IFACE COUNTER
+    nsexec "$1" cat "/sys/class/net/$2/statistics/$3"
+}
+
+# One namespace (a) replays the workload onto veth ra as fast as
+# tcpreplay sends; flowaudit captures its peer rb in namespace b.  IPv6 is
+# off on both and neither has an address: nothing but the replay crosses
+# the link.  The MTU leaves room for the workload's largest frames.
+setup_replay_link() {
+    new_netns a
+    new_netns b
+    local ns
+    for ns in a b; do
+        nsexec "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+            net.ipv6.conf.default.disable_ipv6=1
+    done
+    ip -n "$prefix-a" link add ra mtu 9000 type veth peer name rb mtu 9000 netns "$prefix-b" ||
+        return 1
+    ip -n "$prefix-a" link set ra up && ip -n "$prefix-b" link set rb up
+}
+
+# replay NAME FREEZE [TCPREPLAY OPTIONS...]: one capture of one replay,
+# into a database of its own; prints the figures and checks what does not
+# depend on timing.  FREEZE=1 stops flowaudit (SIGSTOP) for the length of
+# the replay, so that the kernel must drop what its buffer cannot hold;
+# it is let go (SIGCONT) to read what is there, then stopped.
+replay() {
+    local name=$1 freeze=$2
+    shift 2
+    local db=$tmp/$name.db out=$tmp/$name.tcpreplay
+    # Not quiet when frozen: flowaudit must say that the kernel dropped
+    # packets.
+    local quiet=-q
+    [ "$freeze" = 1 ] && quiet=
+    start_capture b rb "$db" $quiet || return
+    [ "$freeze" = 1 ] && kill -STOP "$capture_pid"
+    local t0=$SECONDS
+    nsexec a tcpreplay --topspeed -i ra "$@" "$pcap" >"$out" 2>&1 ||
+        fail "$name: tcpreplay failed: $(tail -5 "$out")"
+    local replay_s=$((SECONDS - t0))
+    [ "$freeze" = 1 ] && kill -CONT "$capture_pid"
+    wait_idle "$capture_pid"
+    local rx_dropped tx_dropped
+    rx_dropped=$(iface_stat b rb rx_dropped)
+    tx_dropped=$(iface_stat a ra tx_dropped)
+    stop_capture
+
+    local sent failed row packets received dropped if_dropped flows evicted
+    sent=$(awk '/Successful packets:/ { print $3 }' "$out")
+    failed=$(awk '/Failed packets:/ { print $3 }' "$out")
+    row=$(sqlite3 -separator ' ' "$db" \
+        'SELECT packets, received, dropped, if_dropped, flows, evicted FROM runs')
+    read -r packets received dropped if_dropped flows evicted <<<"$row"
+    echo "$name: $(grep -m1 '^Actual:' "$out")"
+    echo "  tcpreplay: sent $sent, failed $failed, in about ${replay_s} s"
+    echo "  libpcap:   received $received (the dropped included), dropped $dropped," \
+        "interface dropped $if_dropped"
+    echo "  flowaudit: read $packets, unread at stop $((received - dropped - packets))," \
+        "flows $flows, evicted $evicted"
+    echo "  veth:      rb rx_dropped $rx_dropped, ra tx_dropped $tx_dropped"
+
+    [ -n "$sent" ] && [ "$sent" -gt 0 ] || {
+        fail "$name: tcpreplay sent nothing: $(tail -5 "$out")"
+        return
+    }
+    [ "$failed" = 0 ] || fail "$name: tcpreplay could not send $failed packets"
+    [ -n "$received" ] || {
+        fail "$name: the run has no libpcap counts: $row"
+        return
+    }
+    # Every frame sent reaches the capture socket (counted in received,
+    # dropped or not) or was dropped by the veth pair on the way; nothing
+    # is received that was not sent, but for a few frames of the
+    # namespaces' own (none expected: no addresses, no IPv6).  The veth
+    # drops are summed over both ends, which may count one drop twice: a
+    # bound, not a figure.
+    [ $((received + rx_dropped + tx_dropped)) -ge "$sent" ] ||
+        fail "$name: packets unaccounted for: sent $sent, received $received," \
+            "veth drops $((rx_dropped + tx_dropped))"
+    [ "$received" -le $((sent + 16)) ] ||
+        fail "$name: received $received, more than the $sent sent and a few of the link's own"
+    [ $((packets + dropped)) -le "$received" ] ||
+        fail "$name: flowaudit read $packets and libpcap dropped $dropped:" \
+            "more than the $received received"
+    [ "$packets" -gt 0 ] && [ "$flows" -gt 0 ] ||
+        fail "$name: nothing recorded: $packets packets, $flows flows"
+    if [ "$freeze" = 1 ]; then
+        [ "$dropped" -gt 0 ] ||
+            fail "$name: flowaudit was stopped for the whole replay, yet libpcap reports no drop"
+        capture_said "flowaudit: rb: the kernel dropped $dropped packets"
+    else
+        capture_said
+    fi
+}
+
+test_replay() {
+    need_tools tcpreplay
+    local gen=$shared/bench/genpcap.py
+    [ -n "$shared" ] && [ -f "$gen" ] ||
+        skip "no workload generator at ${gen} (FA_SHARED_DIR names the shared folder)"
+    pcap=$(medium_workload "$gen") || {
+        fail "cannot generate the medium workload"
+        return
+    }
+    setup_replay_link || skip "cannot create a veth pair between namespaces"
+    # The whole workload at tcpreplay's full speed: what the kernel drops
+    # is what flowaudit did not read in time.
+    replay full-speed 0
+    # A capture that cannot keep up: 300,000 packets (about 130 MB in the
+    # ring, with its headers) against a 32 MB buffer while flowaudit is
+    # stopped.  The drops must show in the run's counts.
+    replay frozen 1 --limit=300000
+}
+
 case $group in
 netns) test_netns ;;
+replay) test_replay ;;
 *)
     echo "live.sh: unknown group '$group'" >&2
     exit 2
