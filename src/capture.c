@@ -23,6 +23,9 @@
  *   - live, every flow still in memory is written at least once a
  *     checkpoint round, and rounds start checkpoint_s apart (see
  *     live_checkpoint());
+ *   - live, what the kernel captured before the end was due (a stop
+ *     signal, --duration) is read, though it hands packets over late
+ *     (see DRAIN_MS);
  *   - a flow's dns_name is filled here, as its record goes to the writer,
  *     from the DNS answers seen so far (names.h), so every write of a flow,
  *     checkpoint or final, names it by the same rule;
@@ -63,6 +66,13 @@
  * sees the flag within POLL_MS even on a silent interface. */
 static volatile sig_atomic_t stop_requested;
 #define POLL_MS 250
+/* The kernel (TPACKET_V3) hands packets over in blocks, a block when it is
+ * full or BLOCK_TIMEOUT_MS after it was opened: the packets of the last
+ * moments before a capture ends are captured but not yet readable.  So the
+ * loop reads on for DRAIN_MS once the end is due, longer than a block can
+ * stay open, and records them too. */
+#define BLOCK_TIMEOUT_MS 250
+#define DRAIN_MS (2 * BLOCK_TIMEOUT_MS)
 #define DISPATCH_BATCH 512
 
 #define NS_PER_S 1000000000LL
@@ -375,7 +385,7 @@ static pcap_t *open_live(const char *iface)
     }
     pcap_set_snaplen(p, 262144);
     pcap_set_promisc(p, 1);
-    pcap_set_timeout(p, 250);
+    pcap_set_timeout(p, BLOCK_TIMEOUT_MS);
     pcap_set_buffer_size(p, 32 << 20);
     /* Not every platform or driver stamps in nanoseconds: this may fail,
      * or the handle may end up in microseconds after activation.  Either
@@ -594,7 +604,8 @@ static int capture_live(struct run *r, pcap_t *p)
         .period_ns = o->checkpoint_s * NS_PER_S,
         .next_ns = start + o->checkpoint_s * NS_PER_S,
     };
-    int busy = 0; /* a checkpoint round is open: do not wait for packets */
+    int busy = 0;       /* a checkpoint round is open: do not wait for packets */
+    int64_t end_ns = 0; /* once the end is due: when the drain is over */
 
     use_handle(r, p);
     if (!fa_decode_link_supported(r->dlt))
@@ -602,7 +613,11 @@ static int capture_live(struct run *r, pcap_t *p)
     int fd = live_fd(r, p);
     if (fd < 0)
         return -1;
-    while (!stop_requested && !r->failed) {
+    while (!r->failed) {
+        if (!end_ns && stop_requested)
+            end_ns = mono_ns() + DRAIN_MS * 1000000LL;
+        if (end_ns && mono_ns() >= end_ns)
+            break;
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         poll(&pfd, 1, busy ? 0 : POLL_MS); /* EINTR from a stop signal is a normal wake-up */
         int batch = DISPATCH_BATCH;
@@ -618,8 +633,8 @@ static int capture_live(struct run *r, pcap_t *p)
         fa_flow_expire(r->flows, capture_start_ns + (now - start));
         if (o->count && r->totals.packets >= o->count)
             break;
-        if (o->duration_s && now - start >= o->duration_s * NS_PER_S)
-            break;
+        if (!end_ns && o->duration_s && now - start >= o->duration_s * NS_PER_S)
+            end_ns = now + DRAIN_MS * 1000000LL;
         busy = live_checkpoint(r, p, &ckpt, now);
         if (r->show_progress && now >= r->next_progress_ns) {
             progress(r, 0);
