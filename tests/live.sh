@@ -11,12 +11,16 @@
 #           clients connect while `flowaudit capture` records the link from
 #           the client side; `flowaudit audit` must then report exactly the
 #           blocked, unreachable and rejected flows as findings and the
-#           healthy ones as requirements that are ok.
+#           healthy ones as requirements that are ok, and `flows` the TLS
+#           server name and the HTTP Host.  Then a datagram sent just
+#           before SIGTERM must be recorded.
 #   replay  the medium benchmark workload (../shared/bench/genpcap.py)
 #           replayed at full speed (tcpreplay --topspeed) onto a veth whose
 #           peer flowaudit captures; prints what was sent, what libpcap
 #           received and dropped, what the interface dropped, and the flows
-#           stored.  Only what does not depend on timing is asserted.
+#           stored.  Only what does not depend on timing is asserted.  Then
+#           a replay while flowaudit is stopped (SIGSTOP): the kernel's
+#           drops must show in the run.
 #
 # Namespaces are named fa-live-<pid>-<side>, so parallel runs never share
 # one, and are removed by name on exit, with every process left in them.
@@ -48,7 +52,8 @@ cleanup() {
     local ns pids
     for ns in "${namespaces[@]}"; do
         pids=$(ip netns pids "$ns" 2>/dev/null)
-        [ -n "$pids" ] && kill $pids 2>/dev/null
+        # CONT too: a capture the replay froze cannot act on TERM otherwise.
+        [ -n "$pids" ] && kill -TERM $pids 2>/dev/null && kill -CONT $pids 2>/dev/null
     done
     wait 2>/dev/null
     for ns in "${namespaces[@]}"; do
@@ -97,9 +102,9 @@ nsexec() {
 
 # wait_for WHAT CMD...: retries CMD for up to 10 s.
 wait_for() {
-    local what=$1 i
+    local what=$1
     shift
-    for i in $(seq 100); do
+    for _ in $(seq 100); do
         "$@" >/dev/null 2>&1 && return 0
         sleep 0.1
     done
@@ -502,9 +507,9 @@ cpu_ticks() {
 # wait_idle PID: returns once the process has used no CPU for a second
 # (it has read everything the kernel queued for it), or after 60 s.
 wait_idle() {
-    local before after quiet=0 i
+    local before after quiet=0
     before=$(cpu_ticks "$1")
-    for i in $(seq 120); do
+    for _ in $(seq 120); do
         sleep 0.5
         after=$(cpu_ticks "$1")
         if [ "$after" = "$before" ]; then
