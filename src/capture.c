@@ -51,6 +51,7 @@
 #include "appproto.h"
 #include "decode.h"
 #include "names.h"
+#include "readahead.h"
 #include "store.h"
 #include "streams.h"
 #include "writer.h"
@@ -95,7 +96,7 @@ struct run {
     int64_t next_progress_ns;
     const char *file;
     off_t file_size;
-    FILE *file_fp;
+    struct fa_readahead *ahead; /* the file being read, read ahead */
 };
 
 static int64_t wall_ns(void)
@@ -176,8 +177,8 @@ static void progress(struct run *r, int final)
 {
     const struct fa_flow_stats *st = fa_flow_table_stats(r->flows);
     char where[64] = "";
-    if (r->file_fp && r->file_size > 0) {
-        long pos = ftell(r->file_fp);
+    if (r->ahead && r->file_size > 0) {
+        off_t pos = fa_readahead_offset(r->ahead);
         if (pos >= 0)
             snprintf(where, sizeof where, " %3d%%", (int)(100.0 * pos / r->file_size));
     }
@@ -426,6 +427,13 @@ static int open_inputs(struct run *r)
 /* ------------------------------------------------------------------ */
 /* Reading files. */
 
+/* The next packet of p, through the read-ahead thread when there is one. */
+static int next_packet(pcap_t *p, struct fa_readahead *ra, struct pcap_pkthdr **h,
+                       const u_char **data)
+{
+    return ra ? fa_readahead_next(ra, h, data) : pcap_next_ex(p, h, data);
+}
+
 static int read_handle(struct run *r, pcap_t *p, const char *name)
 {
     struct pcap_pkthdr *h;
@@ -440,18 +448,24 @@ static int read_handle(struct run *r, pcap_t *p, const char *name)
                 "unsupported-link\n",
                 name, pcap_datalink_val_to_name(r->dlt) ? pcap_datalink_val_to_name(r->dlt) : "?",
                 r->dlt);
-    r->file_fp = pcap_file(p);
+    FILE *fp = pcap_file(p);
     r->file_size = 0;
     struct stat sb;
-    if (r->file_fp && fstat(fileno(r->file_fp), &sb) == 0 && S_ISREG(sb.st_mode))
+    if (fp && fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode))
         r->file_size = sb.st_size;
+    /* A file is read ahead in a thread of its own; a pipe is not, as the
+     * thread could not be stopped while it waits on the pipe, and the
+     * pipe's writer sets the pace anyway.  Without the thread, packets are
+     * read here: slower, never wrong. */
+    char err[PCAP_ERRBUF_SIZE];
+    r->ahead = r->file_size > 0 ? fa_readahead_start(p, err) : NULL;
 
     uint64_t until_check = PROGRESS_EVERY_PACKETS;
-    while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
+    while ((rc = next_packet(p, r->ahead, &h, &data)) == 1) {
         handle_packet(r, h, data);
         kept++;
         if (r->failed)
-            return -1;
+            break;
         if (--until_check == 0) {
             until_check = PROGRESS_EVERY_PACKETS;
             if (r->show_progress && mono_ns() >= r->next_progress_ns) {
@@ -460,12 +474,16 @@ static int read_handle(struct run *r, pcap_t *p, const char *name)
             }
         }
     }
+    if (r->ahead)
+        fa_readahead_stop(r->ahead);
+    r->ahead = NULL;
+    if (r->failed)
+        return -1;
     if (rc == PCAP_ERROR)
         /* A capture cut short (its writer was killed, a copy stopped)
          * still holds good packets: keep them, and say so. */
         fprintf(stderr, "flowaudit: %s: truncated capture: kept its first %llu packets (%s)\n",
                 name, (unsigned long long)kept, pcap_geterr(p));
-    r->file_fp = NULL;
     return 0;
 }
 
