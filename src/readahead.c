@@ -202,6 +202,12 @@ int fa_readahead_next(struct fa_readahead *ra, struct pcap_pkthdr **h, const u_c
             *h = (struct pcap_pkthdr *)(void *)(b->buf + ra->pos);
             *data = b->buf + ra->pos + sizeof **h;
             ra->pos += record_size((*h)->caplen);
+            /* The block was written on another core: start fetching the
+             * next record's first bytes while this one is processed. */
+            if (ra->pos < b->used) {
+                __builtin_prefetch(b->buf + ra->pos);
+                __builtin_prefetch(b->buf + ra->pos + 64);
+            }
             return 1;
         }
         if (b && b->end_rc)
