@@ -9,8 +9,9 @@
  *     the one the caller is reading included, so the thread never writes a
  *     block the caller may still read; both wait on the mutex only once a
  *     block, never per packet;
- *   - a block holds whole records (a pcap_pkthdr, then caplen bytes,
- *     padded to 8), in file order; a record that does not fit in what is
+ *   - a block holds whole records (a pcap_pkthdr, the prepare step's
+ *     extra bytes, then caplen bytes, each part padded to 16), in file
+ *     order, each prepared before the block is handed over; a record that does not fit in what is
  *     left of a block starts the next one, and a block grows only when a
  *     single record is larger than an empty block;
  *   - the last block the thread fills carries why it stopped (end, or
@@ -36,6 +37,9 @@ struct block {
 
 struct fa_readahead {
     pcap_t *pcap;
+    size_t extra; /* bytes, a multiple of ALIGN */
+    fa_readahead_prepare prepare;
+    void *prepare_ctx;
     pthread_t thread;
     pthread_mutex_t lock;
     pthread_cond_t filled; /* nfull rose */
@@ -50,17 +54,27 @@ struct fa_readahead {
     const u_char *pending_data;
 };
 
-static size_t record_size(bpf_u_int32 caplen)
+/* What malloc() guarantees, so the extra bytes may hold any struct. */
+#define ALIGN 16
+
+static size_t align_up(size_t n)
 {
-    size_t n = sizeof(struct pcap_pkthdr) + caplen;
-    return (n + 7) & ~(size_t)7;
+    return (n + ALIGN - 1) & ~(size_t)(ALIGN - 1);
+}
+
+#define HEADER_SIZE align_up(sizeof(struct pcap_pkthdr))
+
+static size_t record_size(const struct fa_readahead *ra, bpf_u_int32 caplen)
+{
+    return HEADER_SIZE + ra->extra + align_up(caplen);
 }
 
 /* Copies a record into b; 0, or -1 when it does not fit (and b holds
  * other records) or b cannot grow. */
-static int put_record(struct block *b, const struct pcap_pkthdr *h, const u_char *data)
+static int put_record(struct fa_readahead *ra, struct block *b, const struct pcap_pkthdr *h,
+                      const u_char *data)
 {
-    size_t n = record_size(h->caplen);
+    size_t n = record_size(ra, h->caplen);
     if (n > b->size - b->used) {
         if (b->used > 0)
             return -1;
@@ -70,8 +84,12 @@ static int put_record(struct block *b, const struct pcap_pkthdr *h, const u_char
         b->buf = bigger;
         b->size = n;
     }
-    memcpy(b->buf + b->used, h, sizeof *h);
-    memcpy(b->buf + b->used + sizeof *h, data, h->caplen);
+    u_char *rec = b->buf + b->used;
+    memcpy(rec, h, sizeof *h);
+    memcpy(rec + HEADER_SIZE + ra->extra, data, h->caplen);
+    if (ra->prepare)
+        ra->prepare(ra->prepare_ctx, (struct pcap_pkthdr *)(void *)rec,
+                    rec + HEADER_SIZE + ra->extra, rec + HEADER_SIZE);
     b->used += n;
     return 0;
 }
@@ -82,7 +100,7 @@ static int fill_block(struct fa_readahead *ra, struct block *b)
 {
     b->used = 0;
     if (ra->pending_h) {
-        if (put_record(b, ra->pending_h, ra->pending_data) < 0)
+        if (put_record(ra, b, ra->pending_h, ra->pending_data) < 0)
             return PCAP_ERROR; /* out of memory for one record */
         ra->pending_h = NULL;
     }
@@ -92,7 +110,7 @@ static int fill_block(struct fa_readahead *ra, struct block *b)
         int rc = pcap_next_ex(ra->pcap, &h, &data);
         if (rc != 1)
             return rc;
-        if (put_record(b, h, data) < 0) {
+        if (put_record(ra, b, h, data) < 0) {
             ra->pending_h = h; /* valid until the next pcap_next_ex() */
             ra->pending_data = data;
             return 0;
@@ -139,7 +157,8 @@ static void free_blocks(struct fa_readahead *ra)
         free(ra->blocks[i].buf);
 }
 
-struct fa_readahead *fa_readahead_start(pcap_t *p, char *errbuf)
+struct fa_readahead *fa_readahead_start(pcap_t *p, size_t extra, fa_readahead_prepare prepare,
+                                        void *ctx, char *errbuf)
 {
     struct fa_readahead *ra = calloc(1, sizeof *ra);
     if (!ra) {
@@ -147,6 +166,9 @@ struct fa_readahead *fa_readahead_start(pcap_t *p, char *errbuf)
         return NULL;
     }
     ra->pcap = p;
+    ra->extra = align_up(extra);
+    ra->prepare = prepare;
+    ra->prepare_ctx = ctx;
     for (int i = 0; i < FA_READAHEAD_BLOCKS; i++) {
         ra->blocks[i].buf = malloc(FA_READAHEAD_BLOCK_SIZE);
         ra->blocks[i].size = FA_READAHEAD_BLOCK_SIZE;
@@ -194,19 +216,24 @@ static void take_block(struct fa_readahead *ra)
     ra->pos = 0;
 }
 
-int fa_readahead_next(struct fa_readahead *ra, struct pcap_pkthdr **h, const u_char **data)
+int fa_readahead_next(struct fa_readahead *ra, struct pcap_pkthdr **h, const u_char **data,
+                      void **extra)
 {
     for (;;) {
         struct block *b = ra->cur;
         if (b && ra->pos < b->used) {
-            *h = (struct pcap_pkthdr *)(void *)(b->buf + ra->pos);
-            *data = b->buf + ra->pos + sizeof **h;
-            ra->pos += record_size((*h)->caplen);
+            u_char *rec = b->buf + ra->pos;
+            *h = (struct pcap_pkthdr *)(void *)rec;
+            *extra = rec + HEADER_SIZE;
+            *data = rec + HEADER_SIZE + ra->extra;
+            ra->pos += record_size(ra, (*h)->caplen);
             /* The block was written on another core: start fetching the
-             * next record's first bytes while this one is processed. */
+             * next record's header and extra bytes while this one is
+             * processed. */
             if (ra->pos < b->used) {
-                __builtin_prefetch(b->buf + ra->pos);
-                __builtin_prefetch(b->buf + ra->pos + 64);
+                const u_char *next = b->buf + ra->pos;
+                for (size_t at = 0; at < HEADER_SIZE + ra->extra; at += 64)
+                    __builtin_prefetch(next + at);
             }
             return 1;
         }

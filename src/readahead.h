@@ -21,14 +21,24 @@
 
 struct fa_readahead;
 
-/* Starts reading p; NULL with errbuf (PCAP_ERRBUF_SIZE) if the thread or
- * its buffers cannot be had. */
-struct fa_readahead *fa_readahead_start(pcap_t *p, char *errbuf);
+/* Work done on each packet in the read-ahead thread, as soon as it is
+ * copied: data is the copy, which stays where it is until the caller is
+ * done with the packet, so what prepare leaves in its `extra` bytes may
+ * point into it.  It must touch nothing the caller's thread uses. */
+typedef void (*fa_readahead_prepare)(void *ctx, const struct pcap_pkthdr *h, const u_char *data,
+                                     void *extra);
 
-/* The next packet: 1 with *h and *data set; PCAP_ERROR_BREAK at the end of
- * the file; PCAP_ERROR when libpcap stopped on an error, whose text
- * fa_readahead_stop() leaves in pcap_geterr(p). */
-int fa_readahead_next(struct fa_readahead *ra, struct pcap_pkthdr **h, const u_char **data);
+/* Starts reading p, keeping `extra` bytes (aligned as malloc() aligns)
+ * beside each packet for prepare, which may be NULL; NULL with errbuf
+ * (PCAP_ERRBUF_SIZE) if the thread or its buffers cannot be had. */
+struct fa_readahead *fa_readahead_start(pcap_t *p, size_t extra, fa_readahead_prepare prepare,
+                                        void *ctx, char *errbuf);
+
+/* The next packet: 1 with *h, *data and *extra set; PCAP_ERROR_BREAK at
+ * the end of the file; PCAP_ERROR when libpcap stopped on an error, whose
+ * text fa_readahead_stop() leaves in pcap_geterr(p). */
+int fa_readahead_next(struct fa_readahead *ra, struct pcap_pkthdr **h, const u_char **data,
+                      void **extra);
 
 /* How far into the file the block being handed out ends, for progress; -1
  * when unknown (a pipe). */

@@ -1,7 +1,8 @@
 /*
  * test_readahead.c - the read-ahead thread hands out exactly the packets
  * pcap_next_ex() reads, in order, across block boundaries, with records
- * larger than a block, and ends as libpcap does on a file cut mid-record.
+ * larger than a block, each with what the prepare step left beside it,
+ * and ends as libpcap does on a file cut mid-record.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -53,6 +54,31 @@ static char *write_capture(int n, int cut)
     return p;
 }
 
+/* What the prepare step leaves beside each packet: enough to tell that it
+ * ran on this packet's own bytes, where the caller finds them. */
+struct summary {
+    uint32_t caplen;
+    uint32_t sum;
+    const u_char *data;
+};
+
+static uint32_t sum_of(const u_char *d, uint32_t n)
+{
+    uint32_t s = 0;
+    for (uint32_t i = 0; i < n; i++)
+        s = s * 31 + d[i];
+    return s;
+}
+
+static void summarize(void *ctx, const struct pcap_pkthdr *h, const u_char *data, void *extra)
+{
+    (void)ctx;
+    struct summary *s = extra;
+    s->caplen = h->caplen;
+    s->sum = sum_of(data, h->caplen);
+    s->data = data;
+}
+
 /* Reads path both ways and compares every packet and the final status. */
 static void compare(const char *path, int *packets, int *status)
 {
@@ -61,7 +87,8 @@ static void compare(const char *path, int *packets, int *status)
     pcap_t *ahead_p = pcap_open_offline(path, err);
     assert_non_null(direct);
     assert_non_null(ahead_p);
-    struct fa_readahead *ra = fa_readahead_start(ahead_p, err);
+    struct fa_readahead *ra =
+        fa_readahead_start(ahead_p, sizeof(struct summary), summarize, NULL, err);
     assert_non_null(ra);
 
     int n = 0, rc_direct, rc_ahead;
@@ -69,7 +96,8 @@ static void compare(const char *path, int *packets, int *status)
         struct pcap_pkthdr *h1, *h2;
         const u_char *d1, *d2;
         rc_direct = pcap_next_ex(direct, &h1, &d1);
-        rc_ahead = fa_readahead_next(ra, &h2, &d2);
+        void *extra;
+        rc_ahead = fa_readahead_next(ra, &h2, &d2, &extra);
         assert_int_equal(rc_direct, rc_ahead);
         if (rc_direct != 1)
             break;
@@ -78,12 +106,17 @@ static void compare(const char *path, int *packets, int *status)
         assert_int_equal(h1->ts.tv_sec, h2->ts.tv_sec);
         assert_int_equal(h1->ts.tv_usec, h2->ts.tv_usec);
         assert_memory_equal(d1, d2, h1->caplen);
+        const struct summary *sm = extra;
+        assert_int_equal(sm->caplen, h1->caplen);
+        assert_int_equal(sm->sum, sum_of(d1, h1->caplen));
+        assert_ptr_equal(sm->data, d2);
         n++;
     }
     /* Once at the end, it stays there. */
     struct pcap_pkthdr *h;
     const u_char *d;
-    assert_int_equal(fa_readahead_next(ra, &h, &d), rc_ahead);
+    void *extra;
+    assert_int_equal(fa_readahead_next(ra, &h, &d, &extra), rc_ahead);
     fa_readahead_stop(ra);
     pcap_close(direct);
     pcap_close(ahead_p);
@@ -123,12 +156,13 @@ static void test_stop_early(void **state)
     char err[PCAP_ERRBUF_SIZE];
     pcap_t *p = pcap_open_offline(path, err);
     assert_non_null(p);
-    struct fa_readahead *ra = fa_readahead_start(p, err);
+    struct fa_readahead *ra = fa_readahead_start(p, 0, NULL, NULL, err);
     assert_non_null(ra);
     struct pcap_pkthdr *h;
     const u_char *d;
+    void *extra;
     for (int i = 0; i < 10; i++)
-        assert_int_equal(fa_readahead_next(ra, &h, &d), 1);
+        assert_int_equal(fa_readahead_next(ra, &h, &d, &extra), 1);
     fa_readahead_stop(ra);
     /* The handle is the caller's again. */
     assert_int_equal(pcap_next_ex(p, &h, &d) >= PCAP_ERROR_BREAK, 1);
