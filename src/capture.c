@@ -54,6 +54,7 @@
 #include "appproto.h"
 #include "decode.h"
 #include "names.h"
+#include "readahead.h"
 #include "store.h"
 #include "streams.h"
 #include "writer.h"
@@ -105,7 +106,7 @@ struct run {
     int64_t next_progress_ns;
     const char *file;
     off_t file_size;
-    FILE *file_fp;
+    struct fa_readahead *ahead; /* the file being read, read ahead */
 };
 
 static int64_t wall_ns(void)
@@ -186,8 +187,8 @@ static void progress(struct run *r, int final)
 {
     const struct fa_flow_stats *st = fa_flow_table_stats(r->flows);
     char where[64] = "";
-    if (r->file_fp && r->file_size > 0) {
-        long pos = ftell(r->file_fp);
+    if (r->ahead && r->file_size > 0) {
+        off_t pos = fa_readahead_offset(r->ahead);
         if (pos >= 0)
             snprintf(where, sizeof where, " %3d%%", (int)(100.0 * pos / r->file_size));
     }
@@ -221,10 +222,11 @@ static void dns_response(struct run *r, const struct fa_packet *pkt, int64_t ts)
     fa_flow_set_app(r->flows, &t, FA_APP_DNS, 0, NULL);
 }
 
-static void handle_packet(struct run *r, const struct pcap_pkthdr *h, const uint8_t *data)
+/* A packet already decoded (res, pkt) into the run. */
+static void handle_decoded(struct run *r, const struct pcap_pkthdr *h, enum fa_decode_result res,
+                           const struct fa_packet *pkt)
 {
     int64_t ts = (int64_t)h->ts.tv_sec * NS_PER_S + (int64_t)h->ts.tv_usec * r->ts_scale;
-    struct fa_packet pkt;
 
     r->totals.packets++;
     r->totals.bytes += h->len;
@@ -235,7 +237,6 @@ static void handle_packet(struct run *r, const struct pcap_pkthdr *h, const uint
     if (r->totals.packets == 1 || ts > r->totals.last_packet_ns)
         r->totals.last_packet_ns = ts;
 
-    enum fa_decode_result res = fa_decode(r->dlt, data, h->caplen, h->len, r->decode_flags, &pkt);
     if (res != FA_DECODE_OK) {
         r->totals.decode_errors[res]++;
         return;
@@ -243,10 +244,32 @@ static void handle_packet(struct run *r, const struct pcap_pkthdr *h, const uint
     /* After the flow table, so that a stream named by this packet finds
      * its flow; and only while the flow is not yet named, which keeps
      * reassembly off most packets. */
-    if (fa_flow_packet(r->flows, &pkt, ts) && r->streams)
-        fa_streams_packet(r->streams, &pkt, ts);
-    if (pkt.proto == FA_PROTO_UDP && pkt.has_ports && pkt.sport == 53)
-        dns_response(r, &pkt, ts);
+    if (fa_flow_packet(r->flows, pkt, ts) && r->streams)
+        fa_streams_packet(r->streams, pkt, ts);
+    if (pkt->proto == FA_PROTO_UDP && pkt->has_ports && pkt->sport == 53)
+        dns_response(r, pkt, ts);
+}
+
+static void handle_packet(struct run *r, const struct pcap_pkthdr *h, const uint8_t *data)
+{
+    struct fa_packet pkt;
+    enum fa_decode_result res = fa_decode(r->dlt, data, h->caplen, h->len, r->decode_flags, &pkt);
+    handle_decoded(r, h, res, &pkt);
+}
+
+/* A packet decoded in the read-ahead thread (predecode()). */
+struct predecoded {
+    enum fa_decode_result res;
+    struct fa_packet pkt;
+};
+
+/* Runs in the read-ahead thread: decoding is pure, and reads only r->dlt
+ * and r->decode_flags, which stay as they are while a handle is read. */
+static void predecode(void *ctx, const struct pcap_pkthdr *h, const u_char *data, void *extra)
+{
+    const struct run *r = ctx;
+    struct predecoded *d = extra;
+    d->res = fa_decode(r->dlt, data, h->caplen, h->len, r->decode_flags, &d->pkt);
 }
 
 static void on_named(void *ctx, const struct fa_tuple *t, const struct fa_app_info *info)
@@ -436,10 +459,32 @@ static int open_inputs(struct run *r)
 /* ------------------------------------------------------------------ */
 /* Reading files. */
 
-static int read_handle(struct run *r, pcap_t *p, const char *name)
+/* Reads the next packet of p into the run: 1, or what pcap_next_ex()
+ * returned at the end or on an error.  Through the read-ahead thread,
+ * when there is one, the packet comes decoded. */
+static int read_next(struct run *r, pcap_t *p)
 {
     struct pcap_pkthdr *h;
     const u_char *data;
+    int rc;
+
+    if (r->ahead) {
+        void *extra;
+        rc = fa_readahead_next(r->ahead, &h, &data, &extra);
+        if (rc == 1) {
+            const struct predecoded *d = extra;
+            handle_decoded(r, h, d->res, &d->pkt);
+        }
+        return rc;
+    }
+    rc = pcap_next_ex(p, &h, &data);
+    if (rc == 1)
+        handle_packet(r, h, data);
+    return rc;
+}
+
+static int read_handle(struct run *r, pcap_t *p, const char *name)
+{
     uint64_t kept = 0;
     int rc;
 
@@ -450,18 +495,25 @@ static int read_handle(struct run *r, pcap_t *p, const char *name)
                 "unsupported-link\n",
                 name, pcap_datalink_val_to_name(r->dlt) ? pcap_datalink_val_to_name(r->dlt) : "?",
                 r->dlt);
-    r->file_fp = pcap_file(p);
+    FILE *fp = pcap_file(p);
     r->file_size = 0;
     struct stat sb;
-    if (r->file_fp && fstat(fileno(r->file_fp), &sb) == 0 && S_ISREG(sb.st_mode))
+    if (fp && fstat(fileno(fp), &sb) == 0 && S_ISREG(sb.st_mode))
         r->file_size = sb.st_size;
+    /* A file is read ahead in a thread of its own; a pipe is not, as the
+     * thread could not be stopped while it waits on the pipe, and the
+     * pipe's writer sets the pace anyway.  Without the thread, packets are
+     * read here: slower, never wrong. */
+    char err[PCAP_ERRBUF_SIZE];
+    r->ahead = r->file_size > 0
+                   ? fa_readahead_start(p, sizeof(struct predecoded), predecode, r, err)
+                   : NULL;
 
     uint64_t until_check = PROGRESS_EVERY_PACKETS;
-    while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
-        handle_packet(r, h, data);
+    while ((rc = read_next(r, p)) == 1) {
         kept++;
         if (r->failed)
-            return -1;
+            break;
         if (--until_check == 0) {
             until_check = PROGRESS_EVERY_PACKETS;
             if (r->show_progress && mono_ns() >= r->next_progress_ns) {
@@ -470,12 +522,16 @@ static int read_handle(struct run *r, pcap_t *p, const char *name)
             }
         }
     }
+    if (r->ahead)
+        fa_readahead_stop(r->ahead);
+    r->ahead = NULL;
+    if (r->failed)
+        return -1;
     if (rc == PCAP_ERROR)
         /* A capture cut short (its writer was killed, a copy stopped)
          * still holds good packets: keep them, and say so. */
         fprintf(stderr, "flowaudit: %s: truncated capture: kept its first %llu packets (%s)\n",
                 name, (unsigned long long)kept, pcap_geterr(p));
-    r->file_fp = NULL;
     return 0;
 }
 

@@ -301,7 +301,10 @@ static int prepare_statements(struct fa_store *s, char *errbuf)
 
 struct fa_store *fa_store_open(const char *path, int readonly, char *errbuf)
 {
-    int flags = readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+    /* NOMUTEX: a store is used by one thread at a time (writer.h hands it
+     * over whole), so SQLite's own locking on every call is waste. */
+    int flags = SQLITE_OPEN_NOMUTEX |
+                (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     struct fa_store *s = calloc(1, sizeof *s);
     int64_t version = 0;
 
@@ -382,26 +385,40 @@ static int need_run(struct fa_store *s, char *errbuf)
 static void bind_name_or_null(sqlite3_stmt *st, int i, const char *name, size_t size)
 {
     if (name[0])
-        sqlite3_bind_text(st, i, name, (int)strnlen(name, size), SQLITE_TRANSIENT);
+        sqlite3_bind_text(st, i, name, (int)strnlen(name, size), SQLITE_STATIC);
+    else
+        sqlite3_bind_null(st, i);
+}
+
+/* A flow's values as text.  They are bound SQLITE_STATIC, as are the
+ * record's own strings, so both must outlive the statement's step: SQLite
+ * then copies nothing. */
+struct flow_text {
+    char uid[24], orig[FA_ADDR_STRLEN], resp[FA_ADDR_STRLEN], from[FA_ADDR_STRLEN];
+};
+
+static void bind_static_or_null(sqlite3_stmt *st, int i, const char *text)
+{
+    if (text)
+        sqlite3_bind_text(st, i, text, -1, SQLITE_STATIC);
     else
         sqlite3_bind_null(st, i);
 }
 
 static void bind_flow(struct fa_store *s, sqlite3_stmt *st, const struct fa_flow_record *r,
-                      const char *end)
+                      const char *end, struct flow_text *tx)
 {
-    char uid[24], orig[FA_ADDR_STRLEN], resp[FA_ADDR_STRLEN], from[FA_ADDR_STRLEN];
     const char *app;
 
-    fa_store_uid(s->run_id, r->seq, uid);
+    fa_store_uid(s->run_id, r->seq, tx->uid);
     sqlite3_bind_int64(st, 1, s->run_id);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)r->seq);
-    sqlite3_bind_text(st, 3, uid, -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 3, tx->uid, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 4, r->ip_version);
     sqlite3_bind_int(st, 5, r->proto);
-    sqlite3_bind_text(st, 6, fa_addr_str(&r->orig_h, orig), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 6, fa_addr_str(&r->orig_h, tx->orig), -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 7, r->orig_p);
-    sqlite3_bind_text(st, 8, fa_addr_str(&r->resp_h, resp), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 8, fa_addr_str(&r->resp_h, tx->resp), -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 9, r->resp_p);
     sqlite3_bind_double(st, 10, fa_store_ns_to_secs(r->first_ns));
     sqlite3_bind_double(st, 11, fa_store_ns_to_secs(r->last_ns));
@@ -412,27 +429,29 @@ static void bind_flow(struct fa_store *s, sqlite3_stmt *st, const struct fa_flow
     sqlite3_bind_int64(st, 16, (sqlite3_int64)r->resp_ip_bytes);
     sqlite3_bind_int64(st, 17, (sqlite3_int64)r->resp_bytes);
     sqlite3_bind_text(st, 18, r->conn_state, strnlen(r->conn_state, sizeof r->conn_state),
-                      SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 19, r->history, strnlen(r->history, sizeof r->history), SQLITE_TRANSIENT);
+                      SQLITE_STATIC);
+    sqlite3_bind_text(st, 19, r->history, strnlen(r->history, sizeof r->history), SQLITE_STATIC);
     sqlite3_bind_int64(st, 20, r->syn_count);
     bind_secs_or_null(st, 21, r->syn_to_synack_ns >= 0, r->syn_to_synack_ns);
     bind_secs_or_null(st, 22, r->synack_to_ack_ns >= 0, r->synack_to_ack_ns);
     bind_count_or_null(st, 23, r->has_icmp_error, r->icmp_error_type);
     bind_count_or_null(st, 24, r->has_icmp_error, r->icmp_error_code);
     bind_count_or_null(st, 25, r->has_icmp_error, r->icmp_error_v6 != 0);
-    fa_store_bind_text(st, 26, r->has_icmp_error ? fa_addr_str(&r->icmp_error_from, from) : NULL);
+    bind_static_or_null(st, 26,
+                        r->has_icmp_error ? fa_addr_str(&r->icmp_error_from, tx->from) : NULL);
     sqlite3_bind_text(st, 27, end, -1, SQLITE_STATIC);
     /* fa_app_name() gives "" for unknown (or out-of-range) protocols. */
     app = fa_app_name((enum fa_app)r->app_proto);
-    fa_store_bind_text(st, 28, app[0] ? app : NULL);
+    bind_static_or_null(st, 28, app[0] ? app : NULL);
     bind_name_or_null(st, 29, r->server_name, sizeof r->server_name);
-    fa_store_bind_text(st, 30, fa_store_tls_version_name(r->tls_version));
+    bind_static_or_null(st, 30, fa_store_tls_version_name(r->tls_version));
     bind_name_or_null(st, 31, r->dns_name, sizeof r->dns_name);
 }
 
 int fa_store_put_flow(struct fa_store *s, const struct fa_flow_record *rec, char *errbuf)
 {
     const char *end = fa_store_end_name(rec->end);
+    struct flow_text tx;
 
     if (need_run(s, errbuf) < 0)
         return -1;
@@ -441,7 +460,7 @@ int fa_store_put_flow(struct fa_store *s, const struct fa_flow_record *rec, char
                            (unsigned long long)rec->seq, (int)rec->end);
         return -1;
     }
-    bind_flow(s, s->stmt[SQL_UPSERT_FLOW], rec, end);
+    bind_flow(s, s->stmt[SQL_UPSERT_FLOW], rec, end, &tx);
     return fa_store_step_done(s, s->stmt[SQL_UPSERT_FLOW], "cannot store flow", errbuf);
 }
 
