@@ -23,6 +23,18 @@
  *   - live, every flow still in memory is written at least once a
  *     checkpoint round, and rounds start checkpoint_s apart (see
  *     live_checkpoint());
+ *   - the totals carry the checkpoint (runs.checkpoint), the packet time
+ *     up to which their commit is complete, so a run that did not end
+ *     says what it holds.  Reading files, it is the latest stamp of the
+ *     packets whose records are all queued (a batch fills in the middle
+ *     of a packet, which does not count yet): every flow that ended while
+ *     those packets were processed is committed with it.  Live, only the
+ *     last commit of a checkpoint round sets it, to the run's last packet
+ *     time when the round started: every flow that ended before the round
+ *     is committed then, and every flow still open with its state as of
+ *     those packets at least.  Live packets are read in the order the
+ *     kernel stamped them, so "the packets read by then" are the packets
+ *     stamped at or before the checkpoint;
  *   - a flow's dns_name is filled here, as its record goes to the writer,
  *     from the DNS answers seen so far (names.h), so every write of a flow,
  *     checkpoint or final, names it by the same rule;
@@ -449,6 +461,9 @@ static int read_handle(struct run *r, pcap_t *p, const char *name)
     uint64_t until_check = PROGRESS_EVERY_PACKETS;
     while ((rc = pcap_next_ex(p, &h, &data)) == 1) {
         handle_packet(r, h, data);
+        /* Every record of this packet is queued: a batch handed over from
+         * now on holds all it produced (see the opening comment). */
+        r->totals.checkpoint_ns = r->totals.last_packet_ns;
         kept++;
         if (r->failed)
             return -1;
@@ -543,8 +558,9 @@ static void record_pcap_stats(struct run *r, pcap_t *p)
  * plus the length of a round: a few passes of the loop. */
 struct checkpoints {
     int64_t period_ns;
-    int64_t next_ns;  /* when the next round starts */
-    int64_t start_ns; /* when the open round started */
+    int64_t next_ns;   /* when the next round starts */
+    int64_t start_ns;  /* when the open round started */
+    int64_t packet_ns; /* the run's last packet time when it started */
     int open;
 };
 
@@ -554,6 +570,7 @@ static int live_checkpoint(struct run *r, pcap_t *p, struct checkpoints *c, int6
     if (!c->open && now >= c->next_ns) {
         c->open = 1;
         c->start_ns = now;
+        c->packet_ns = r->totals.last_packet_ns;
     }
     if (!c->open)
         return 0;
@@ -562,6 +579,9 @@ static int live_checkpoint(struct run *r, pcap_t *p, struct checkpoints *c, int6
     c->open = 0;
     c->next_ns = c->start_ns + c->period_ns;
     record_pcap_stats(r, p);
+    /* Only the round's last commit may claim the round: the batches sent
+     * before it carry the previous checkpoint. */
+    r->totals.checkpoint_ns = c->packet_ns;
     flush_progress(r);
     return 0;
 }
@@ -756,6 +776,7 @@ static int finish_run(struct run *r)
     r->streams = NULL;
     fa_flow_flush(r->flows);
     fill_totals(r);
+    r->totals.checkpoint_ns = r->totals.last_packet_ns;
     /* ended_ns stays 0 here: the writer commits the flows, store_names()
      * ends the run. */
     int stopped = fa_writer_stop(r->writer, &r->totals, r->errbuf);
