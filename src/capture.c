@@ -605,6 +605,39 @@ static int live_fd(struct run *r, pcap_t *p)
     return fd;
 }
 
+/* Reads what the handle holds, up to DISPATCH_BATCH packets and no more
+ * than -c allows.  Returns 0, or -1 after printing the error. */
+static int read_live(struct run *r, pcap_t *p)
+{
+    const struct fa_capture_opts *o = r->o;
+    int batch = DISPATCH_BATCH;
+    if (o->count && o->count - r->totals.packets < (uint64_t)batch)
+        batch = (int)(o->count - r->totals.packets);
+    if (batch > 0 && pcap_dispatch(p, batch, live_callback, (u_char *)r) == PCAP_ERROR) {
+        fprintf(stderr, "flowaudit: %s: capture failed: %s\n", o->iface, pcap_geterr(p));
+        return -1;
+    }
+    return 0;
+}
+
+/* Stopping (a signal, or --duration): the packets the kernel stamped
+ * before are read first.  Linux hands a partly filled block of the ring
+ * over only when its timer, the handle's timeout (POLL_MS), expires, so
+ * the last packets before a stop can wait that long: read for twice
+ * that, then stop. */
+static int drain_live(struct run *r, pcap_t *p, int fd)
+{
+    int64_t until = mono_ns() + 2LL * POLL_MS * 1000000LL;
+    int64_t left_ms;
+    while (!r->failed && (left_ms = (until - mono_ns()) / 1000000) > 0) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        poll(&pfd, 1, (int)left_ms);
+        if (read_live(r, p) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int capture_live(struct run *r, pcap_t *p)
 {
     const struct fa_capture_opts *o = r->o;
@@ -614,7 +647,8 @@ static int capture_live(struct run *r, pcap_t *p)
         .period_ns = o->checkpoint_s * NS_PER_S,
         .next_ns = start + o->checkpoint_s * NS_PER_S,
     };
-    int busy = 0; /* a checkpoint round is open: do not wait for packets */
+    int busy = 0;      /* a checkpoint round is open: do not wait for packets */
+    int timed_out = 0; /* --duration has passed */
 
     use_handle(r, p);
     if (!fa_decode_link_supported(r->dlt))
@@ -625,27 +659,25 @@ static int capture_live(struct run *r, pcap_t *p)
     while (!stop_requested && !r->failed) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         poll(&pfd, 1, busy ? 0 : POLL_MS); /* EINTR from a stop signal is a normal wake-up */
-        int batch = DISPATCH_BATCH;
-        if (o->count && o->count - r->totals.packets < (uint64_t)batch)
-            batch = (int)(o->count - r->totals.packets);
-        int n = pcap_dispatch(p, batch, live_callback, (u_char *)r);
-        if (n == PCAP_ERROR) {
-            fprintf(stderr, "flowaudit: %s: capture failed: %s\n", o->iface, pcap_geterr(p));
+        if (read_live(r, p) < 0)
             return -1;
-        }
         int64_t now = mono_ns();
         /* A quiet wire still moves time on, so idle flows end. */
         fa_flow_expire(r->flows, capture_start_ns + (now - start));
         if (o->count && r->totals.packets >= o->count)
             break;
-        if (o->duration_s && now - start >= o->duration_s * NS_PER_S)
+        if (o->duration_s && now - start >= o->duration_s * NS_PER_S) {
+            timed_out = 1;
             break;
+        }
         busy = live_checkpoint(r, p, &ckpt, now);
         if (r->show_progress && now >= r->next_progress_ns) {
             progress(r, 0);
             r->next_progress_ns = now + 500000000LL;
         }
     }
+    if ((stop_requested || timed_out) && drain_live(r, p, fd) < 0)
+        return -1;
     record_pcap_stats(r, p);
     return r->failed ? -1 : 0;
 }
