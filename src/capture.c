@@ -404,16 +404,30 @@ static pcap_t *open_live(const char *iface)
     return p;
 }
 
-/* Gives up root for user, as tcpdump's -Z does: groups, gid, then uid. */
-static int drop_privileges(const char *user)
+/* The user -Z names, looked up before anything is opened, so that a
+ * mistyped name is reported as such and not as a capture error. */
+struct user {
+    uid_t uid;
+    gid_t gid;
+};
+
+static int find_user(const char *name, struct user *u)
 {
-    struct passwd *pw = getpwnam(user);
+    struct passwd *pw = getpwnam(name);
     if (!pw) {
-        fprintf(stderr, "flowaudit: -Z %s: no such user\n", user);
+        fprintf(stderr, "flowaudit: -Z %s: no such user; name an existing user\n", name);
         return -1;
     }
-    if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-        setuid(pw->pw_uid) < 0) {
+    u->uid = pw->pw_uid;
+    u->gid = pw->pw_gid;
+    return 0;
+}
+
+/* Gives up root for user, as tcpdump's -Z does: supplementary groups (the
+ * user's own), gid, then uid, which leaves no capability either. */
+static int drop_privileges(const char *user, const struct user *u)
+{
+    if (initgroups(user, u->gid) < 0 || setgid(u->gid) < 0 || setuid(u->uid) < 0) {
         fprintf(stderr, "flowaudit: -Z %s: cannot change to that user: %s\n", user,
                 strerror(errno));
         return -1;
@@ -426,11 +440,14 @@ static int drop_privileges(const char *user)
 static int open_inputs(struct run *r)
 {
     const struct fa_capture_opts *o = r->o;
+    struct user u = {0, 0};
     if (!o->iface)
         return check_files(r);
+    if (o->user && find_user(o->user, &u) < 0)
+        return -1;
     if (!(r->live = open_live(o->iface)) || apply_filter(r->live, o->iface, o->filter) < 0)
         return -1;
-    if (o->user && drop_privileges(o->user) < 0)
+    if (o->user && drop_privileges(o->user, &u) < 0)
         return -1;
     return 0;
 }
@@ -728,7 +745,14 @@ static int open_store(struct run *r)
     char ferr[FA_ERRBUF_SIZE];
     r->store = fa_store_open(r->o->db_path, 0, r->errbuf);
     if (!r->store) {
-        fprintf(stderr, "flowaudit: %s\n", r->errbuf);
+        /* The likely cause, with -Z, is that the user may not write there. */
+        if (r->o->user)
+            fprintf(stderr,
+                    "flowaudit: %s; capture -Z runs as %s by then: let that user write the "
+                    "database and its folder\n",
+                    r->errbuf, r->o->user);
+        else
+            fprintf(stderr, "flowaudit: %s\n", r->errbuf);
         return -1;
     }
     /* Before the flow table, whose sink looks names up. */
