@@ -35,6 +35,9 @@
  *     those packets at least.  Live packets are read in the order the
  *     kernel stamped them, so "the packets read by then" are the packets
  *     stamped at or before the checkpoint;
+ *   - a live capture stopped by a signal or --duration first reads what
+ *     the kernel captured before the stop (drain_live()), so a clean stop
+ *     loses nothing;
  *   - a flow's dns_name is filled here, as its record goes to the writer,
  *     from the DNS answers seen so far (names.h), so every write of a flow,
  *     checkpoint or final, names it by the same rule;
