@@ -354,11 +354,12 @@ EOF
     wait "$fa"
     check_eq "-Z nobody: status" 0 "$?"
     check_eq "-Z nobody: stderr" "" "$(cat "$tmp/capture.err")"
-    check_connections "$tmp/nobody/x.db" "$tmp/conns"
+    # Before anything here opens it (as root).
     local f
     for f in "$tmp"/nobody/x.db*; do
         check_eq "owner of $(basename "$f")" "nobody" "$(stat -c %U "$f")"
     done
+    check_connections "$tmp/nobody/x.db" "$tmp/conns"
     # The drop is real: a folder only root may write is refused.
     "$bin" capture -i lo -q -Z nobody --db "$tmp/root/x.db" --duration 1 >"$tmp/out" 2>"$tmp/err"
     check_eq "-Z nobody, root's folder: status" 2 "$?"
