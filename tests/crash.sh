@@ -109,7 +109,7 @@ group_read_sigkill() {
     pids+=($!)
     "$bin" read "${read_opts[@]}" --db "$db" - <"$tmp/fifo" 2>"$tmp/err" &
     local fa=$!
-    pids+=($fa)
+    pids+=("$fa")
     if ! wait_for "$db" "SELECT checkpoint IS NOT NULL FROM runs WHERE id = 1"; then
         fail "no committed batch showed in the run's row: $(cat "$tmp/err")"
         return
@@ -209,7 +209,7 @@ launch_capture() {
     shift
     "$bin" capture -i lo -q -f "tcp port $port" --db "$db" "$@" 2>"$tmp/capture.err" &
     fa=$!
-    pids+=($fa)
+    pids+=("$fa")
 }
 
 # start_capture DB ARGS...: as launch_capture; returns once the run's row
@@ -225,7 +225,7 @@ start_client() {
     : >"$tmp/conns"
     python3 "$helper" client "$port" "$tmp/conns" "$tmp/stop" &
     client=$!
-    pids+=($client)
+    pids+=("$client")
 }
 
 stop_client() {
