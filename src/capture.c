@@ -23,9 +23,21 @@
  *   - live, every flow still in memory is written at least once a
  *     checkpoint round, and rounds start checkpoint_s apart (see
  *     live_checkpoint());
- *   - live, what the kernel captured before the end was due (a stop
- *     signal, --duration) is read, though it hands packets over late
- *     (see DRAIN_MS);
+ *   - the totals carry the checkpoint (runs.checkpoint), the packet time
+ *     up to which their commit is complete, so a run that did not end
+ *     says what it holds.  Reading files, it is the latest stamp of the
+ *     packets whose records are all queued (a batch fills in the middle
+ *     of a packet, which does not count yet): every flow that ended while
+ *     those packets were processed is committed with it.  Live, only the
+ *     last commit of a checkpoint round sets it, to the run's last packet
+ *     time when the round started: every flow that ended before the round
+ *     is committed then, and every flow still open with its state as of
+ *     those packets at least.  Live packets are read in the order the
+ *     kernel stamped them, so "the packets read by then" are the packets
+ *     stamped at or before the checkpoint;
+ *   - a live capture stopped by a signal or --duration first reads what
+ *     the kernel captured before the stop (drain_live()), so a clean stop
+ *     loses nothing;
  *   - a flow's dns_name is filled here, as its record goes to the writer,
  *     from the DNS answers seen so far (names.h), so every write of a flow,
  *     checkpoint or final, names it by the same rule;
@@ -68,12 +80,8 @@
 static volatile sig_atomic_t stop_requested;
 #define POLL_MS 250
 /* The kernel (TPACKET_V3) hands packets over in blocks, a block when it is
- * full or BLOCK_TIMEOUT_MS after it was opened: the packets of the last
- * moments before a capture ends are captured but not yet readable.  So the
- * loop reads on for DRAIN_MS once the end is due, longer than a block can
- * stay open, and records them too. */
+ * full or BLOCK_TIMEOUT_MS after it was opened (the handle's timeout). */
 #define BLOCK_TIMEOUT_MS 250
-#define DRAIN_MS (2 * BLOCK_TIMEOUT_MS)
 #define DISPATCH_BATCH 512
 
 #define NS_PER_S 1000000000LL
@@ -425,16 +433,30 @@ static pcap_t *open_live(const char *iface)
     return p;
 }
 
-/* Gives up root for user, as tcpdump's -Z does: groups, gid, then uid. */
-static int drop_privileges(const char *user)
+/* The user -Z names, looked up before anything is opened, so that a
+ * mistyped name is reported as such and not as a capture error. */
+struct user {
+    uid_t uid;
+    gid_t gid;
+};
+
+static int find_user(const char *name, struct user *u)
 {
-    struct passwd *pw = getpwnam(user);
+    struct passwd *pw = getpwnam(name);
     if (!pw) {
-        fprintf(stderr, "flowaudit: -Z %s: no such user\n", user);
+        fprintf(stderr, "flowaudit: -Z %s: no such user; name an existing user\n", name);
         return -1;
     }
-    if (initgroups(pw->pw_name, pw->pw_gid) < 0 || setgid(pw->pw_gid) < 0 ||
-        setuid(pw->pw_uid) < 0) {
+    u->uid = pw->pw_uid;
+    u->gid = pw->pw_gid;
+    return 0;
+}
+
+/* Gives up root for user, as tcpdump's -Z does: supplementary groups (the
+ * user's own), gid, then uid, which leaves no capability either. */
+static int drop_privileges(const char *user, const struct user *u)
+{
+    if (initgroups(user, u->gid) < 0 || setgid(u->gid) < 0 || setuid(u->uid) < 0) {
         fprintf(stderr, "flowaudit: -Z %s: cannot change to that user: %s\n", user,
                 strerror(errno));
         return -1;
@@ -447,11 +469,14 @@ static int drop_privileges(const char *user)
 static int open_inputs(struct run *r)
 {
     const struct fa_capture_opts *o = r->o;
+    struct user u = {0, 0};
     if (!o->iface)
         return check_files(r);
+    if (o->user && find_user(o->user, &u) < 0)
+        return -1;
     if (!(r->live = open_live(o->iface)) || apply_filter(r->live, o->iface, o->filter) < 0)
         return -1;
-    if (o->user && drop_privileges(o->user) < 0)
+    if (o->user && drop_privileges(o->user, &u) < 0)
         return -1;
     return 0;
 }
@@ -511,6 +536,9 @@ static int read_handle(struct run *r, pcap_t *p, const char *name)
 
     uint64_t until_check = PROGRESS_EVERY_PACKETS;
     while ((rc = read_next(r, p)) == 1) {
+        /* Every record of this packet is queued: a batch handed over from
+         * now on holds all it produced (see the opening comment). */
+        r->totals.checkpoint_ns = r->totals.last_packet_ns;
         kept++;
         if (r->failed)
             break;
@@ -609,8 +637,9 @@ static void record_pcap_stats(struct run *r, pcap_t *p)
  * plus the length of a round: a few passes of the loop. */
 struct checkpoints {
     int64_t period_ns;
-    int64_t next_ns;  /* when the next round starts */
-    int64_t start_ns; /* when the open round started */
+    int64_t next_ns;   /* when the next round starts */
+    int64_t start_ns;  /* when the open round started */
+    int64_t packet_ns; /* the run's last packet time when it started */
     int open;
 };
 
@@ -620,6 +649,7 @@ static int live_checkpoint(struct run *r, pcap_t *p, struct checkpoints *c, int6
     if (!c->open && now >= c->next_ns) {
         c->open = 1;
         c->start_ns = now;
+        c->packet_ns = r->totals.last_packet_ns;
     }
     if (!c->open)
         return 0;
@@ -628,6 +658,9 @@ static int live_checkpoint(struct run *r, pcap_t *p, struct checkpoints *c, int6
     c->open = 0;
     c->next_ns = c->start_ns + c->period_ns;
     record_pcap_stats(r, p);
+    /* Only the round's last commit may claim the round: the batches sent
+     * before it carry the previous checkpoint. */
+    r->totals.checkpoint_ns = c->packet_ns;
     flush_progress(r);
     return 0;
 }
@@ -651,6 +684,39 @@ static int live_fd(struct run *r, pcap_t *p)
     return fd;
 }
 
+/* Reads what the handle holds, up to DISPATCH_BATCH packets and no more
+ * than -c allows.  Returns 0, or -1 after printing the error. */
+static int read_live(struct run *r, pcap_t *p)
+{
+    const struct fa_capture_opts *o = r->o;
+    int batch = DISPATCH_BATCH;
+    if (o->count && o->count - r->totals.packets < (uint64_t)batch)
+        batch = (int)(o->count - r->totals.packets);
+    if (batch > 0 && pcap_dispatch(p, batch, live_callback, (u_char *)r) == PCAP_ERROR) {
+        fprintf(stderr, "flowaudit: %s: capture failed: %s\n", o->iface, pcap_geterr(p));
+        return -1;
+    }
+    return 0;
+}
+
+/* Stopping (a signal, or --duration): the packets the kernel stamped
+ * before are read first.  Linux hands a partly filled block of the ring
+ * over only when its timer, the handle's timeout (BLOCK_TIMEOUT_MS),
+ * expires, so the last packets before a stop can wait that long: read
+ * for twice that, then stop. */
+static int drain_live(struct run *r, pcap_t *p, int fd)
+{
+    int64_t until = mono_ns() + 2LL * BLOCK_TIMEOUT_MS * 1000000LL;
+    int64_t left_ms;
+    while (!r->failed && (left_ms = (until - mono_ns()) / 1000000) > 0) {
+        struct pollfd pfd = {.fd = fd, .events = POLLIN};
+        poll(&pfd, 1, (int)left_ms);
+        if (read_live(r, p) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 static int capture_live(struct run *r, pcap_t *p)
 {
     const struct fa_capture_opts *o = r->o;
@@ -660,8 +726,8 @@ static int capture_live(struct run *r, pcap_t *p)
         .period_ns = o->checkpoint_s * NS_PER_S,
         .next_ns = start + o->checkpoint_s * NS_PER_S,
     };
-    int busy = 0;       /* a checkpoint round is open: do not wait for packets */
-    int64_t end_ns = 0; /* once the end is due: when the drain is over */
+    int busy = 0;      /* a checkpoint round is open: do not wait for packets */
+    int timed_out = 0; /* --duration has passed */
 
     use_handle(r, p);
     if (!fa_decode_link_supported(r->dlt))
@@ -669,34 +735,28 @@ static int capture_live(struct run *r, pcap_t *p)
     int fd = live_fd(r, p);
     if (fd < 0)
         return -1;
-    while (!r->failed) {
-        if (!end_ns && stop_requested)
-            end_ns = mono_ns() + DRAIN_MS * 1000000LL;
-        if (end_ns && mono_ns() >= end_ns)
-            break;
+    while (!stop_requested && !r->failed) {
         struct pollfd pfd = {.fd = fd, .events = POLLIN};
         poll(&pfd, 1, busy ? 0 : POLL_MS); /* EINTR from a stop signal is a normal wake-up */
-        int batch = DISPATCH_BATCH;
-        if (o->count && o->count - r->totals.packets < (uint64_t)batch)
-            batch = (int)(o->count - r->totals.packets);
-        int n = pcap_dispatch(p, batch, live_callback, (u_char *)r);
-        if (n == PCAP_ERROR) {
-            fprintf(stderr, "flowaudit: %s: capture failed: %s\n", o->iface, pcap_geterr(p));
+        if (read_live(r, p) < 0)
             return -1;
-        }
         int64_t now = mono_ns();
         /* A quiet wire still moves time on, so idle flows end. */
         fa_flow_expire(r->flows, capture_start_ns + (now - start));
         if (o->count && r->totals.packets >= o->count)
             break;
-        if (!end_ns && o->duration_s && now - start >= o->duration_s * NS_PER_S)
-            end_ns = now + DRAIN_MS * 1000000LL;
+        if (o->duration_s && now - start >= o->duration_s * NS_PER_S) {
+            timed_out = 1;
+            break;
+        }
         busy = live_checkpoint(r, p, &ckpt, now);
         if (r->show_progress && now >= r->next_progress_ns) {
             progress(r, 0);
             r->next_progress_ns = now + 500000000LL;
         }
     }
+    if ((stop_requested || timed_out) && drain_live(r, p, fd) < 0)
+        return -1;
     record_pcap_stats(r, p);
     return r->failed ? -1 : 0;
 }
@@ -747,7 +807,14 @@ static int open_store(struct run *r)
     char ferr[FA_ERRBUF_SIZE];
     r->store = fa_store_open(r->o->db_path, 0, r->errbuf);
     if (!r->store) {
-        fprintf(stderr, "flowaudit: %s\n", r->errbuf);
+        /* The likely cause, with -Z, is that the user may not write there. */
+        if (r->o->user)
+            fprintf(stderr,
+                    "flowaudit: %s; capture -Z runs as %s by then: let that user write the "
+                    "database and its folder\n",
+                    r->errbuf, r->o->user);
+        else
+            fprintf(stderr, "flowaudit: %s\n", r->errbuf);
         return -1;
     }
     /* Before the flow table, whose sink looks names up. */
@@ -827,6 +894,7 @@ static int finish_run(struct run *r)
     r->streams = NULL;
     fa_flow_flush(r->flows);
     fill_totals(r);
+    r->totals.checkpoint_ns = r->totals.last_packet_ns;
     /* ended_ns stays 0 here: the writer commits the flows, store_names()
      * ends the run. */
     int stopped = fa_writer_stop(r->writer, &r->totals, r->errbuf);

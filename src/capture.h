@@ -24,9 +24,9 @@ struct fa_capture_opts {
     uint64_t count;       /* capture: stop after this many packets; 0 = no limit */
     int64_t duration_s;   /* capture: stop after this many seconds; 0 = no limit */
     const char *user;     /* capture: drop root to this user once the handle is open */
-    int64_t checkpoint_s;
-    int names;                /* learn protocols and server names from the streams */
-    size_t name_bytes;        /* bytes looked at per stream direction */ /* capture: start writing every live flow this often */
+    int64_t checkpoint_s; /* capture: start writing every live flow this often */
+    int names;            /* learn protocols and server names from the streams */
+    size_t name_bytes;    /* bytes looked at per stream direction */
     struct fa_flow_config flow;
 };
 

@@ -30,7 +30,7 @@ static const char usage_text[] =
     "  read FILE... [--db PATH] [-f BPF]       record the flows of pcap/pcapng files ('-' = "
     "stdin)\n"
     "  capture -i IFACE [--db PATH] [-f BPF] [--duration SEC] [-c COUNT] [-Z USER]\n"
-    "                                          record the flows seen live on an interface\n"
+    "          [--checkpoint SEC]              record the flows seen live on an interface\n"
     "  flows [--db PATH] [--state S] [--host ADDR] [--port N] [--proto P] [--run ID]\n"
     "        [--format table|json|csv]         list recorded flows\n"
     "  export [--db PATH] --format zeek|jsonl [-o FILE] [--run ID]\n"
@@ -55,6 +55,11 @@ static const char usage_text[] =
     "  --udp-timeout SEC     UDP inactivity (default 60)\n"
     "  --icmp-timeout SEC    ICMP and other protocols' inactivity (default 60)\n"
     "  -q, --quiet           no progress on stderr\n"
+    "\n"
+    "Options of capture:\n"
+    "  -Z, --user USER       give up root for USER once the interface is open\n"
+    "  --checkpoint SEC      write the flows still open every SEC seconds (default 60),\n"
+    "                        so that a crash loses at most that much\n"
     "\n"
     "Options of audit and check:\n"
     "  --site FILE           the environment's hosts and their roles (rules language)\n"
@@ -139,7 +144,8 @@ enum {
     OPT_FAIL_ON,
     OPT_AUDIT,
     OPT_NO_NAMES,
-    OPT_NAME_BYTES
+    OPT_NAME_BYTES,
+    OPT_CHECKPOINT
 };
 
 /* Options shared by read and capture; returns 1 when handled, -1 on a bad value. */
@@ -214,12 +220,14 @@ static int capture_option(int c, const char *arg, struct fa_capture_opts *o)
 
 static int cmd_capture(int argc, char **argv)
 {
-    static const struct option longopts[] = {CAPTURE_LONG_OPTIONS,
-                                             {"interface", required_argument, NULL, 'i'},
-                                             {"duration", required_argument, NULL, OPT_DURATION},
-                                             {"count", required_argument, NULL, 'c'},
-                                             {"user", required_argument, NULL, 'Z'},
-                                             {NULL, 0, NULL, 0}};
+    static const struct option longopts[] = {
+        CAPTURE_LONG_OPTIONS,
+        {"interface", required_argument, NULL, 'i'},
+        {"duration", required_argument, NULL, OPT_DURATION},
+        {"count", required_argument, NULL, 'c'},
+        {"user", required_argument, NULL, 'Z'},
+        {"checkpoint", required_argument, NULL, OPT_CHECKPOINT},
+        {NULL, 0, NULL, 0}};
     struct fa_capture_opts o;
     uint64_t n;
     int c;
@@ -251,6 +259,15 @@ static int cmd_capture(int argc, char **argv)
                 return EXIT_USAGE;
             }
             o.duration_s = (int64_t)n;
+            break;
+        case OPT_CHECKPOINT:
+            /* A day bounds it: longer would lose more than anyone keeps. */
+            if (parse_u64(optarg, &n) < 0 || n == 0 || n > 86400) {
+                usage_error("--checkpoint needs a number of seconds from 1 to 86400, not '%s'",
+                            optarg);
+                return EXIT_USAGE;
+            }
+            o.checkpoint_s = (int64_t)n;
             break;
         default:
             fprintf(stderr, "Run 'flowaudit help' for usage.\n");

@@ -78,7 +78,8 @@ static const char *const sql_text[SQL_COUNT] = {
         " server_name = ?29, tls_version = ?30, dns_name = ?31",
     [SQL_UPDATE_RUN] = "UPDATE runs SET ended = ?, first_packet = ?, last_packet = ?,"
                        " packets = ?, bytes = ?, received = ?, dropped = ?, if_dropped = ?,"
-                       " flows = ?, evicted = ?, orphan_fragments = ? WHERE id = ?",
+                       " flows = ?, evicted = ?, orphan_fragments = ?, checkpoint = ?"
+                       " WHERE id = ?",
     [SQL_DELETE_ERRORS] = "DELETE FROM decode_errors WHERE run_id = ?",
     [SQL_INSERT_ERROR] = "INSERT INTO decode_errors (run_id, reason, count) VALUES (?, ?, ?)",
     /* Written once a run, but a pair written again widens its times
@@ -516,7 +517,8 @@ int fa_store_put_totals(struct fa_store *s, const struct fa_run_totals *t, char 
     sqlite3_bind_int64(st, 9, (sqlite3_int64)t->flows);
     sqlite3_bind_int64(st, 10, (sqlite3_int64)t->evicted);
     sqlite3_bind_int64(st, 11, (sqlite3_int64)t->orphan_fragments);
-    sqlite3_bind_int64(st, 12, s->run_id);
+    bind_secs_or_null(st, 12, t->checkpoint_ns != 0, t->checkpoint_ns);
+    sqlite3_bind_int64(st, 13, s->run_id);
     if (fa_store_step_done(s, st, "cannot store run totals", errbuf) < 0)
         return -1;
     return put_decode_errors(s, t->decode_errors, errbuf);

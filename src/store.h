@@ -49,8 +49,11 @@ struct fa_run_info {
 struct fa_run_totals {
     int64_t ended_ns;                        /* wall clock; 0 while the run goes on */
     int64_t first_packet_ns, last_packet_ns; /* 0 when no packet */
-    uint64_t packets, bytes;                 /* frames read and their wire bytes */
-    uint64_t received, dropped, if_dropped;  /* pcap_stats: live capture only */
+    /* How far the commit holding these totals is complete, as a packet
+     * time (schema/004_checkpoint.sql); 0 when not known yet. */
+    int64_t checkpoint_ns;
+    uint64_t packets, bytes;                /* frames read and their wire bytes */
+    uint64_t received, dropped, if_dropped; /* pcap_stats: live capture only */
     int has_pcap_stats;
     uint64_t decode_errors[FA_DECODE_NREASONS]; /* [FA_DECODE_OK] unused */
     uint64_t flows, evicted, orphan_fragments;

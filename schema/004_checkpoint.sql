@@ -1,0 +1,18 @@
+-- 004_checkpoint.sql: how far a run is known to be in the database, so
+-- that a run that did not end (ended NULL: killed, crashed, power lost)
+-- says what it holds.
+--
+-- checkpoint is a packet time: the latest timestamp of the packets the
+-- run had finished with when the commit that wrote this value was handed
+-- over (a batch of flows may fill while a packet is being processed: that
+-- packet does not count yet).  Every flow whose record the flow table
+-- wrote while those packets were processed (a flow that closed, timed out, was evicted or reused) is in the
+-- database with that record.  A live capture (mode 'capture') writes it
+-- only at the end of a checkpoint round, so there it also means that
+-- every flow still open then is in the database, with its state as of
+-- those packets at least (end_reason 'active').  A `read` writes it with
+-- every batch of flows; what it had not yet written of flows still open
+-- is lost.  Once the run has ended, checkpoint equals last_packet.  NULL
+-- while nothing has been committed, or no packet was read, and in the
+-- rows of a database written before this version.
+ALTER TABLE runs ADD COLUMN checkpoint REAL;
