@@ -1,0 +1,108 @@
+#!/bin/bash
+# flood.sh FLOWAUDIT [asan]: a spoofed SYN flood (tests/synflood.py, every
+# SYN from its own source, 10 % of them IPv6) is read within the memory
+# bound --max-flows sets, and its evictions are recorded and reported.
+#
+# For each setting (--max-flows 10000 naming streams, --max-flows 100000
+# with --no-names) it checks:
+#   - the run succeeds and says, once, on stderr, that flows were evicted
+#     (with -q: the warning is about the data, not progress);
+#   - runs.evicted is every flow but the last max-flows, and the flows table
+#     holds all of them: one per SYN, the evicted ones S0 with end_reason
+#     evicted, the rest S0 with capture-end;
+#   - the peak resident memory (GNU time's %M) is within the bound the
+#     README documents: B0 + max-flows x 480 bytes, B0 being 48 MiB when
+#     streams are named and 20 MiB with --no-names.
+# The flood is 1,000,000 SYNs at 1,000,000 a second of capture time, all
+# within the attempt timeout, so none ends by timing out.
+#
+# With "asan" (the AddressSanitizer build) peak memory is the sanitizer's,
+# not flowaudit's: the flood is smaller and the memory bound is not checked.
+# Needs python3, sqlite3 and GNU time; exits 77 without them.  No timing is
+# asserted.
+set -uo pipefail
+
+if [ $# -lt 1 ] || [ $# -gt 2 ]; then
+    echo "usage: $0 FLOWAUDIT [asan]" >&2
+    exit 2
+fi
+bin=$1
+asan=${2:-}
+here=$(cd "$(dirname "$0")" && pwd)
+
+for tool in python3 sqlite3; do
+    command -v "$tool" >/dev/null || { echo "SKIPPED: $tool is not installed"; exit 77; }
+done
+[ -x /usr/bin/time ] || { echo "SKIPPED: GNU time (/usr/bin/time) is not installed"; exit 77; }
+
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failures=0
+
+fail() {
+    echo "FAIL: $*"
+    failures=$((failures + 1))
+}
+
+check_eq() {
+    [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
+}
+
+# The documented bound (README, "Memory"), in KiB as GNU time reports.
+B0_NAMES_MIB=48
+B0_NO_NAMES_MIB=20
+PER_FLOW_BYTES=480
+bound_kib() { # MAX_FLOWS NAMES(1|0)
+    local b0=$B0_NAMES_MIB
+    [ "$2" = 1 ] || b0=$B0_NO_NAMES_MIB
+    echo $(((b0 * 1048576 + $1 * PER_FLOW_BYTES) / 1024))
+}
+
+if [ "$asan" = asan ]; then
+    syns=20000
+    settings=("1000 1" "5000 0")
+    echo "AddressSanitizer build: $syns SYNs, correctness only; the memory bound is not checked"
+else
+    syns=1000000
+    settings=("10000 1" "100000 0")
+fi
+flood=$tmp/flood.pcap
+python3 "$here/synflood.py" -n "$syns" --ipv6-share 0.1 -o "$flood" || {
+    echo "FAIL: synflood.py"
+    exit 1
+}
+
+for setting in "${settings[@]}"; do
+    read -r mf names <<<"$setting"
+    what="--max-flows $mf$([ "$names" = 1 ] || echo ' --no-names')"
+    db=$tmp/flood-$mf.db
+    opts=(--max-flows "$mf")
+    [ "$names" = 1 ] || opts+=(--no-names)
+    /usr/bin/time -o "$tmp/rss" -f %M "$bin" read -q --db "$db" "${opts[@]}" "$flood" 2>"$tmp/err"
+    rc=$?
+    check_eq "$what: exit status" 0 "$rc"
+    evicted=$((syns - mf))
+    check_eq "$what: stderr" \
+        "flowaudit: $evicted flows were written early because the flow table was full (--max-flows $mf); raise --max-flows to keep them whole" \
+        "$(cat "$tmp/err")"
+    check_eq "$what: runs.flows, runs.evicted, runs.packets" "$syns|$evicted|$syns" \
+        "$(sqlite3 -batch "$db" 'SELECT flows, evicted, packets FROM runs')"
+    check_eq "$what: flows by end_reason, conn_state, history" \
+        "capture-end|S0|S|$mf"$'\n'"evicted|S0|S|$evicted" \
+        "$(sqlite3 -batch "$db" 'SELECT end_reason, conn_state, history, count(*) FROM flows
+            GROUP BY 1, 2, 3 ORDER BY 1, 2, 3')"
+    peak=$(tail -n 1 "$tmp/rss")
+    if [ "$asan" = asan ]; then
+        echo "$what: peak $peak KiB (AddressSanitizer: not checked)"
+    else
+        bound=$(bound_kib "$mf" "$names")
+        echo "$what: peak $peak KiB, bound $bound KiB"
+        [ "$peak" -le "$bound" ] 2>/dev/null || fail "$what: peak $peak KiB is over the bound $bound KiB"
+    fi
+done
+
+if [ "$failures" -gt 0 ]; then
+    echo "$failures check(s) failed"
+    exit 1
+fi
+echo "all checks passed"
