@@ -14,7 +14,10 @@
 #     README documents: B0 + max-flows x 480 bytes, B0 being 48 MiB when
 #     streams are named and 20 MiB with --no-names.
 # The flood is 1,000,000 SYNs at 1,000,000 a second of capture time, all
-# within the attempt timeout, so none ends by timing out.
+# within the attempt timeout, so none ends by timing out.  A third read
+# takes 200,000 SYNs sent as first fragments never completed, to 100,000
+# servers, with --max-flows 10000: reassembly, which queues fragments per
+# destination, must stay within the same bound.
 #
 # With "asan" (the AddressSanitizer build) peak memory is the sanitizer's,
 # not flowaudit's: the flood is smaller and the memory bound is not checked.
@@ -59,33 +62,26 @@ bound_kib() { # MAX_FLOWS NAMES(1|0)
 }
 
 if [ "$asan" = asan ]; then
-    syns=20000
+    syns=20000 frag_syns=5000
     settings=("1000 1" "5000 0")
     echo "AddressSanitizer build: $syns SYNs, correctness only; the memory bound is not checked"
 else
-    syns=1000000
+    syns=1000000 frag_syns=200000
     settings=("10000 1" "100000 0")
 fi
-flood=$tmp/flood.pcap
-python3 "$here/synflood.py" -n "$syns" --ipv6-share 0.1 -o "$flood" || {
-    echo "FAIL: synflood.py"
-    exit 1
-}
 
-for setting in "${settings[@]}"; do
-    read -r mf names <<<"$setting"
-    what="--max-flows $mf$([ "$names" = 1 ] || echo ' --no-names')"
-    db=$tmp/flood-$mf.db
-    opts=(--max-flows "$mf")
+# read_flood PCAP SYNS MAX_FLOWS NAMES(1|0) WHAT
+read_flood() {
+    local pcap=$1 n=$2 mf=$3 names=$4 what=$5
+    local db=$tmp/flood.db evicted=$(($2 - $3)) opts=(--max-flows "$3") peak bound
     [ "$names" = 1 ] || opts+=(--no-names)
-    /usr/bin/time -o "$tmp/rss" -f %M "$bin" read -q --db "$db" "${opts[@]}" "$flood" 2>"$tmp/err"
-    rc=$?
-    check_eq "$what: exit status" 0 "$rc"
-    evicted=$((syns - mf))
+    rm -f "$db" "$db-wal" "$db-shm"
+    /usr/bin/time -o "$tmp/rss" -f %M "$bin" read -q --db "$db" "${opts[@]}" "$pcap" 2>"$tmp/err"
+    check_eq "$what: exit status" 0 "$?"
     check_eq "$what: stderr" \
         "flowaudit: $evicted flows were written early because the flow table was full (--max-flows $mf); raise --max-flows to keep them whole" \
         "$(cat "$tmp/err")"
-    check_eq "$what: runs.flows, runs.evicted, runs.packets" "$syns|$evicted|$syns" \
+    check_eq "$what: runs.flows, runs.evicted, runs.packets" "$n|$evicted|$n" \
         "$(sqlite3 -batch "$db" 'SELECT flows, evicted, packets FROM runs')"
     check_eq "$what: flows by end_reason, conn_state, history" \
         "capture-end|S0|S|$mf"$'\n'"evicted|S0|S|$evicted" \
@@ -99,7 +95,28 @@ for setting in "${settings[@]}"; do
         echo "$what: peak $peak KiB, bound $bound KiB"
         [ "$peak" -le "$bound" ] 2>/dev/null || fail "$what: peak $peak KiB is over the bound $bound KiB"
     fi
+}
+
+gen() { # OUT ARGS...
+    local out=$1
+    shift
+    python3 "$here/synflood.py" -o "$out" "$@" || {
+        echo "FAIL: synflood.py $*"
+        exit 1
+    }
+}
+
+gen "$tmp/flood.pcap" -n "$syns" --ipv6-share 0.1
+for setting in "${settings[@]}"; do
+    read -r mf names <<<"$setting"
+    read_flood "$tmp/flood.pcap" "$syns" "$mf" "$names" \
+        "--max-flows $mf$([ "$names" = 1 ] || echo ' --no-names')"
 done
+rm -f "$tmp/flood.pcap"
+
+gen "$tmp/frag.pcap" -n "$frag_syns" --fragment --servers $((frag_syns / 2))
+read_flood "$tmp/frag.pcap" "$frag_syns" $((frag_syns / 20)) 1 \
+    "fragmented SYNs to $((frag_syns / 2)) servers, --max-flows $((frag_syns / 20))"
 
 if [ "$failures" -gt 0 ]; then
     echo "$failures check(s) failed"
