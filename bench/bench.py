@@ -14,6 +14,18 @@ and prints the median packets per second of each, its ratio to the ceiling,
 its peak resident memory, and what naming costs (flowaudit against
 no-names).  It is a measurement, not a test: it never
 fails on a slow figure.
+
+The flood workload is a spoofed SYN flood instead (tests/synflood.py: one
+million SYNs, each from its own source address, so each is a flow), read
+with a small flow table and with the default one:
+
+  pcap_loop   the ceiling, as above
+  mf-10000    flowaudit read --max-flows 10000: all but the last 10,000
+              flows are evicted, so every SYN makes a flow and a write
+  mf-default  flowaudit read with the default --max-flows (1,000,000):
+              the whole flood stays in memory until the end
+
+Its packets per second are SYNs, and flows, per second.
 """
 import argparse
 import os
@@ -49,7 +61,7 @@ def count_packets(loop, pcap):
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--preset", default="medium", choices=["small", "medium", "large"])
+    ap.add_argument("--preset", default="medium", choices=["small", "medium", "large", "flood"])
     ap.add_argument("--build", default=os.path.join(ROOT, "build"), help="build folder")
     ap.add_argument("--scratch", default="/tmp/flowaudit-bench", help="where captures and databases go")
     ap.add_argument("--shared", default=os.path.join(ROOT, "..", "shared"), help="the shared folder")
@@ -60,6 +72,10 @@ def main():
     os.makedirs(args.scratch, exist_ok=True)
     pcap = os.path.join(args.scratch, f"{args.preset}.pcap")
     gen = os.path.join(args.shared, "bench", "genpcap.py")
+    if args.preset == "flood" and not os.path.exists(pcap):
+        print(f"generating {pcap} ...", file=sys.stderr)
+        subprocess.run([sys.executable, os.path.join(ROOT, "tests", "synflood.py"), "-o", pcap],
+                       check=True)
     if not os.path.exists(pcap):
         if not os.path.exists(gen):
             sys.exit(f"bench: no workload generator at {gen}")
@@ -80,6 +96,9 @@ def main():
             except FileNotFoundError:
                 pass
 
+    def flowaudit_read(*opts):
+        return lambda: [flowaudit, "read", "-q", "--db", db] + list(opts) + args.extra.split() + [pcap]
+
     contenders = [
         ("pcap_loop", lambda: [loop, pcap]),
         ("tcpdump", lambda: ["tcpdump", "-r", pcap, "-w", "/dev/null"]),
@@ -87,6 +106,12 @@ def main():
          + [pcap]),
         ("flowaudit", lambda: [flowaudit, "read", "-q", "--db", db] + args.extra.split() + [pcap]),
     ]
+    if args.preset == "flood":
+        contenders = [
+            ("pcap_loop", lambda: [loop, pcap]),
+            ("mf-10000", flowaudit_read("--max-flows", "10000")),
+            ("mf-default", flowaudit_read()),
+        ]
     results = {name: [] for name, _ in contenders}
     for _ in range(args.rounds):
         for name, cmd in contenders:
@@ -109,6 +134,12 @@ def main():
         wall = statistics.median(w for w, _ in results[name])
         rss = max(r for _, r in results[name])
         print(f"{name:<10} {wall:8.2f} {packets / wall:12,.0f} {ceiling / wall:10.0%} {rss:9.1f}")
+    if args.preset == "flood":
+        small = statistics.median(w for w, _ in results["mf-10000"])
+        full = statistics.median(w for w, _ in results["mf-default"])
+        print(f"a full table of 1,000,000 flows reads at {small / full:.0%} of the rate of "
+              f"one of 10,000 (mf-default against mf-10000)")
+        return
     named = statistics.median(w for w, _ in results["flowaudit"])
     bare = statistics.median(w for w, _ in results["no-names"])
     print(f"naming costs {named / bare - 1:+.0%} (flowaudit against no-names)")

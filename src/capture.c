@@ -884,6 +884,23 @@ static int store_names(struct run *r)
     return 0;
 }
 
+/* One line, however many flows: an evicted flow is recorded in pieces (its
+ * later packets start a new flow, whose history and state begin in the
+ * middle), which the audit then reads.  That is about the data, not the
+ * progress, so -q does not silence it, as it does not silence a capture
+ * cut short. */
+static void warn_evicted(const struct run *r)
+{
+    uint64_t n = r->totals.evicted;
+    if (n == 0)
+        return;
+    fprintf(stderr,
+            "flowaudit: %llu flow%s written early because the flow table was full "
+            "(--max-flows %llu); raise --max-flows to keep them whole\n",
+            (unsigned long long)n, n == 1 ? " was" : "s were",
+            (unsigned long long)r->o->flow.max_flows);
+}
+
 /* Whatever happened while reading, what was recorded is written: every
  * flow still in memory, the DNS answers and the final totals.  Stops the
  * writer. */
@@ -908,6 +925,7 @@ static int finish_run(struct run *r)
         fprintf(stderr, "flowaudit: %s\n", r->errbuf);
         return -1;
     }
+    warn_evicted(r);
     struct fa_names_stats ns = fa_names_stats(r->names);
     if (ns.dropped && !r->o->quiet)
         fprintf(stderr,

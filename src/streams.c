@@ -6,6 +6,8 @@
  * through a DLT_RAW pcap_open_dead() handle, so libnids never sees a link
  * header (it knows few link types) and never reads a capture itself.  IPv6,
  * which libnids does not know, goes to a small in-order reassembly here.
+ * libnids' own tables are bounded: its stream pool by NIDS_TCP_STREAMS,
+ * its fragment queues by the fragments it is given (NIDS_FRAG_MAX).
  *
  * Invariants:
  *   - a direction is looked at only from its first byte, in order, and at
@@ -50,6 +52,15 @@
 #define V6_MIN_BUFFER 1024u
 
 #define IPV4_MAX_LEN 65535
+
+/* libnids reassembles IPv4 fragments, keeping each incomplete datagram
+ * for 30 s of wall-clock time in a queue per destination address, and
+ * nothing bounds how many destinations a flood of fragments names.  So it
+ * is given at most this many fragments, and bytes of them, in a window of
+ * that length: what it holds, from two windows at most, stays near 12 MiB. */
+#define NIDS_FRAG_WINDOW_NS (30 * 1000000000LL)
+#define NIDS_FRAG_MAX 4096
+#define NIDS_FRAG_MAX_BYTES (4u << 20)
 
 /* What is known of a stream beyond its bytes.  A side is done when
  * appproto decided it without naming the stream, or it can send no more;
@@ -104,6 +115,11 @@ struct fa_streams {
     /* A writable, aligned copy of each IPv4 packet: libnids takes a
      * non-const pointer and reads its headers through struct casts. */
     uint8_t ip4[IPV4_MAX_LEN + 1] __attribute__((aligned(8)));
+    /* fragments given to libnids in the window begun at frag_window_ns
+     * (monotonic clock, as libnids times fragments by the wall clock) */
+    int64_t frag_window_ns;
+    uint32_t frag_count;
+    size_t frag_bytes;
 
     struct v6_stream **buckets; /* allocated with the first IPv6 stream */
     struct v6_stream *oldest, *newest;
@@ -321,10 +337,36 @@ static void on_nids_tcp(struct tcp_stream *a, void **slot)
     }
 }
 
+static int64_t mono_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000LL + ts.tv_nsec;
+}
+
+/* 1 while the fragment budget of the current window has room for p; past
+ * it, a fragment is not reassembled and its stream waits at the gap. */
+static int frag_allowed(struct fa_streams *s, const struct fa_packet *p)
+{
+    int64_t now = mono_ns();
+    if (s->frag_count == 0 || now - s->frag_window_ns >= NIDS_FRAG_WINDOW_NS) {
+        s->frag_window_ns = now;
+        s->frag_count = 0;
+        s->frag_bytes = 0;
+    }
+    if (s->frag_count >= NIDS_FRAG_MAX || s->frag_bytes + p->ip_caplen > NIDS_FRAG_MAX_BYTES)
+        return 0;
+    s->frag_count++;
+    s->frag_bytes += p->ip_caplen;
+    return 1;
+}
+
 static void nids_packet(struct fa_streams *s, const struct fa_packet *p, int64_t ts_ns)
 {
     /* A packet cut short would be refused by libnids as a bad header. */
     if (!p->ip || p->ip_caplen < 20 || p->ip_caplen != p->ip_len || p->ip_len > IPV4_MAX_LEN)
+        return;
+    if (p->is_fragment && !frag_allowed(s, p))
         return;
     memcpy(s->ip4, p->ip, p->ip_caplen);
     /* A capture on a sender using segmentation offload has a total length
