@@ -212,12 +212,13 @@ static void dns_response(struct run *r, const struct fa_packet *pkt, int64_t ts)
     fa_flow_set_app(r->flows, &t, FA_APP_DNS, 0, NULL);
 }
 
-/* Nanoseconds since 1970 fit in 63 bits until the year 2262.  A pcapng
- * stamp can say anything up to 2^64 units, and a fraction may exceed a
- * second (libpcap passes both on as the file has them): the fraction is
- * carried into the seconds, and a stamp outside the range is held at its
- * limit instead of wrapping round into another century. */
-#define TS_MAX_S (INT64_MAX / NS_PER_S - 1)
+/* A pcapng stamp can say anything up to 2^64 units, and a fraction may
+ * exceed a second (libpcap passes both on as the file has them).  The
+ * fraction is carried into the seconds, and a stamp is held within 2^32 s
+ * of 1970 (1833 to 2106, what a 32-bit pcap stamp spans): the flow table
+ * adds timeouts of up to 10^9 s to stamps and subtracts one stamp from
+ * another, which must not overflow 63 bits of nanoseconds. */
+#define TS_MAX_S (INT64_C(1) << 32)
 #define TS_MAX_FRAC (INT64_C(1) << 40)
 
 static int64_t packet_ns(const struct pcap_pkthdr *h, int64_t scale)
