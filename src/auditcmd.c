@@ -13,9 +13,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit.h"
+#include "outfile.h"
 #include "report.h"
 #include "store.h"
 
@@ -28,9 +30,41 @@ extern const char *const fa_builtin_matrix[];
  * from filling memory. */
 #define RULE_FILE_MAX (16u << 20)
 
-/* Reads a whole rule file; NULL with a message on stderr.  A NUL byte is
- * refused here: the parser reads text, and everything after a NUL would
+/* A NUL byte is refused here, at its line and column as the parser
+ * counts them: the parser reads text, and everything after a NUL would
  * silently vanish. */
+static int refuse_nul(const char *path, const char *buf, size_t size)
+{
+    const char *nul = memchr(buf, '\0', size);
+    if (!nul)
+        return 0;
+    size_t line = 1;
+    const char *bol = buf;
+    for (const char *p = buf; p < nul; p++)
+        if (*p == '\n')
+            line++, bol = p + 1;
+    fprintf(stderr, "flowaudit: %s:%zu:%zu: NUL byte; a rule file is text\n", path, line,
+            (size_t)(nul - bol) + 1);
+    return -1;
+}
+
+/* A file with nothing in it (no byte but blanks) is a wrong path or a
+ * failed copy, not a site: with it the matrix's roles stay empty and the
+ * audit would pass whatever the flows say.  A file of comments is kept:
+ * someone wrote it. */
+static int refuse_empty(const char *path, const char *buf, size_t size)
+{
+    for (size_t i = 0; i < size; i++)
+        if (!strchr(" \t\r\n", buf[i]))
+            return 0;
+    fprintf(stderr,
+            "flowaudit: %s: empty rule file; name the environment's hosts in it (see "
+            "rules/README.md)\n",
+            path);
+    return -1;
+}
+
+/* Reads a whole rule file; NULL with a message on stderr. */
 static char *read_text(const char *path)
 {
     FILE *f = fopen(path, "rb");
@@ -56,11 +90,13 @@ static char *read_text(const char *path)
         why = "out of memory";
     else if (!why && ferror(f))
         why = strerror(errno);
-    else if (!why && memchr(buf, '\0', size))
-        why = "contains a NUL byte; not a rule file";
     fclose(f);
     if (why) {
         fprintf(stderr, "flowaudit: %s: cannot read: %s\n", path, why);
+        free(buf);
+        return NULL;
+    }
+    if (refuse_nul(path, buf, size) < 0 || refuse_empty(path, buf, size) < 0) {
         free(buf);
         return NULL;
     }
@@ -135,27 +171,6 @@ fail:
     return -1;
 }
 
-/* Opens the report's destination; stdout when path is NULL or "-". */
-static FILE *open_output(const char *path)
-{
-    if (!path || strcmp(path, "-") == 0)
-        return stdout;
-    FILE *f = fopen(path, "w");
-    if (!f)
-        fprintf(stderr, "flowaudit: %s: cannot write: %s\n", path, strerror(errno));
-    return f;
-}
-
-static int close_output(FILE *f, const char *path)
-{
-    if (fflush(f) != 0 || (f != stdout && fclose(f) != 0)) {
-        fprintf(stderr, "flowaudit: %s: write failed: %s\n", path ? path : "stdout",
-                strerror(errno));
-        return -1;
-    }
-    return 0;
-}
-
 static int audit_exists(void *ctx, const struct fa_audit_info *a)
 {
     (void)ctx;
@@ -171,13 +186,15 @@ static int print_report(struct fa_store *s, int64_t audit_id, int format, const 
         fprintf(stderr, "flowaudit: %s\n", err);
         return -1;
     }
-    FILE *out = open_output(output);
-    if (!out)
+    struct fa_outfile out;
+    if (fa_outfile_open(&out, output) < 0)
         return -1;
-    int rc = fa_report_write(s, audit_id, (enum fa_report_format)format, out, err);
-    if (rc < 0)
+    int rc = fa_report_write(s, audit_id, (enum fa_report_format)format, out.fp, err);
+    /* A failed write is the file's to report, naming it. */
+    int write_failed = fa_outfile_failed(&out);
+    if (rc < 0 && !write_failed)
         fprintf(stderr, "flowaudit: %s\n", err);
-    if (close_output(out, output) < 0)
+    if (fa_outfile_close(&out, rc == 0 || write_failed) < 0)
         rc = -1;
     return rc;
 }
@@ -206,11 +223,12 @@ int fa_audit_command(const struct fa_audit_opts *o, const struct fa_ruleset *rs,
 
     /* A mistyped path would otherwise be a new, empty database that
      * audits clean. */
-    if (access(o->db_path, F_OK) != 0) {
-        fprintf(stderr,
-                "flowaudit: %s: no such database; record flows with 'flowaudit read' "
-                "first\n",
-                o->db_path);
+    struct stat st;
+    int found = stat(o->db_path, &st) == 0;
+    int missing = !found && errno == ENOENT;
+    if (missing || (found && S_ISREG(st.st_mode) && st.st_size == 0)) {
+        fprintf(stderr, "flowaudit: %s: %s; record flows with 'flowaudit read' first\n", o->db_path,
+                missing ? "no such database" : "empty database");
         return FA_EXIT_USAGE;
     }
     struct fa_store *s = fa_store_open(o->db_path, 0, err);

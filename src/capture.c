@@ -56,6 +56,7 @@
 #include <pcap/pcap.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -230,11 +231,35 @@ static void dns_response(struct run *r, const struct fa_packet *pkt, int64_t ts)
     fa_flow_set_app(r->flows, &t, FA_APP_DNS, 0, NULL);
 }
 
+/* A pcapng stamp can say anything up to 2^64 units, and a fraction may
+ * exceed a second (libpcap passes both on as the file has them).  The
+ * fraction is carried into the seconds, and a stamp is held within 2^32 s
+ * of 1970 (1833 to 2106, what a 32-bit pcap stamp spans): the flow table
+ * adds timeouts of up to 10^9 s to stamps and subtracts one stamp from
+ * another, which must not overflow 63 bits of nanoseconds. */
+#define TS_MAX_S (INT64_C(1) << 32)
+#define TS_MAX_FRAC (INT64_C(1) << 40)
+
+static int64_t packet_ns(const struct pcap_pkthdr *h, int64_t scale)
+{
+    int64_t sec = h->ts.tv_sec, frac = h->ts.tv_usec;
+    if (frac > TS_MAX_FRAC || frac < -TS_MAX_FRAC)
+        frac = frac < 0 ? -TS_MAX_FRAC : TS_MAX_FRAC;
+    frac *= scale;
+    if (sec > TS_MAX_S || sec < -TS_MAX_S)
+        sec = sec < 0 ? -TS_MAX_S : TS_MAX_S;
+    sec += frac / NS_PER_S;
+    frac %= NS_PER_S;
+    if (sec > TS_MAX_S || sec < -TS_MAX_S)
+        return sec < 0 ? -TS_MAX_S * NS_PER_S : TS_MAX_S * NS_PER_S;
+    return sec * NS_PER_S + frac;
+}
+
 /* A packet already decoded (res, pkt) into the run. */
 static void handle_decoded(struct run *r, const struct pcap_pkthdr *h, enum fa_decode_result res,
                            const struct fa_packet *pkt)
 {
-    int64_t ts = (int64_t)h->ts.tv_sec * NS_PER_S + (int64_t)h->ts.tv_usec * r->ts_scale;
+    int64_t ts = packet_ns(h, r->ts_scale);
 
     r->totals.packets++;
     r->totals.bytes += h->len;
@@ -555,12 +580,27 @@ static int read_handle(struct run *r, pcap_t *p, const char *name)
     r->ahead = NULL;
     if (r->failed)
         return -1;
-    if (rc == PCAP_ERROR)
-        /* A capture cut short (its writer was killed, a copy stopped)
-         * still holds good packets: keep them, and say so. */
+    if (rc != PCAP_ERROR)
+        return 0;
+    /* libpcap stopped before the end.  At the end of the file, the last
+     * record was cut short (its writer was killed, a copy stopped): the
+     * packets before it are good and the file has nothing more, so it is
+     * read as far as it goes, with a warning (status 0).  Anywhere else a
+     * record could not be read (a length no capture has, a packet on an
+     * interface never described, a block libpcap cannot parse): the rest
+     * of the file is beyond reach, and a capture read only in part must
+     * not pass for a whole one, so it is an error (status 2) that stops
+     * the run; what was read before it is recorded all the same. */
+    if (pcap_file(p) && feof(pcap_file(p)) && !ferror(pcap_file(p))) {
         fprintf(stderr, "flowaudit: %s: truncated capture: kept its first %llu packets (%s)\n",
                 name, (unsigned long long)kept, pcap_geterr(p));
-    return 0;
+        return 0;
+    }
+    fprintf(stderr,
+            "flowaudit: %s: unreadable record after packet %llu: %s; the packets before it are "
+            "recorded, the rest of the capture was not read\n",
+            name, (unsigned long long)kept, pcap_geterr(p));
+    return -1;
 }
 
 /* One file at a time: open, read, close, so neither descriptors nor read
@@ -927,12 +967,14 @@ static int finish_run(struct run *r)
     }
     warn_evicted(r);
     struct fa_names_stats ns = fa_names_stats(r->names);
-    if (ns.dropped && !r->o->quiet)
+    /* Like warn_evicted(), these say what the records lack: -q, which
+     * silences progress, does not silence them. */
+    if (ns.dropped)
         fprintf(stderr,
                 "flowaudit: the DNS names table was full: %llu names seen least recently were "
                 "dropped (it keeps %d, %d per address)\n",
                 (unsigned long long)ns.dropped, FA_NAMES_DEFAULT_MAX, FA_NAMES_PER_ADDR);
-    if (r->totals.dropped && !r->o->quiet)
+    if (r->totals.dropped)
         fprintf(stderr, "flowaudit: %s: the kernel dropped %llu packets\n", r->o->iface,
                 (unsigned long long)r->totals.dropped);
     return 0;

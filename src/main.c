@@ -16,6 +16,7 @@
 #include "auditcmd.h"
 #include "capture.h"
 #include "finding.h"
+#include "outfile.h"
 #include "output.h"
 #include "report.h"
 #include "store.h"
@@ -374,20 +375,17 @@ static int cmd_output(int argc, char **argv, int is_export)
         fprintf(stderr, "flowaudit: %s\n", err);
         return EXIT_USAGE;
     }
-    FILE *out = stdout;
-    if (outpath && strcmp(outpath, "-") && !(out = fopen(outpath, "w"))) {
-        fprintf(stderr, "flowaudit: %s: cannot write: %s\n", outpath, strerror(errno));
+    struct fa_outfile out;
+    if (fa_outfile_open(&out, outpath) < 0) {
         fa_store_close(s);
         return EXIT_USAGE;
     }
-    int rc = fa_output_flows(s, &f, (enum fa_format)fmt, out, err);
-    if (rc < 0)
+    int rc = fa_output_flows(s, &f, (enum fa_format)fmt, out.fp, err);
+    int write_failed = fa_outfile_failed(&out);
+    if (rc < 0 && !write_failed)
         fprintf(stderr, "flowaudit: %s\n", err);
-    if (fflush(out) != 0 || (out != stdout && fclose(out) != 0)) {
-        fprintf(stderr, "flowaudit: %s: write failed: %s\n", outpath ? outpath : "stdout",
-                strerror(errno));
+    if (fa_outfile_close(&out, rc == 0 || write_failed) < 0)
         rc = -1;
-    }
     fa_store_close(s);
     return rc < 0 ? EXIT_USAGE : 0;
 }

@@ -29,11 +29,14 @@
 #include "appproto.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -123,10 +126,36 @@ void fa_store_set_error(char *errbuf, const char *fmt, ...)
     va_end(ap);
 }
 
-/* Reports the connection's last error; always returns -1. */
+/* What to do about an error, by its kind; "" when there is nothing
+ * better to say than SQLite's message. */
+static const char *error_advice(int code, int sys_errno)
+{
+    if (code == SQLITE_FULL || sys_errno == ENOSPC || sys_errno == EDQUOT)
+        return "; free space on its disk and run the command again (what was committed before "
+               "is kept)";
+    if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+        return "; the database is damaged: save what it still holds with sqlite3's .recover "
+               "command, or use another --db";
+    if (code == SQLITE_READONLY || code == SQLITE_PERM || sys_errno == EACCES ||
+        sys_errno == EPERM || sys_errno == EROFS)
+        return "; check the permissions of the database and its folder, or use another --db";
+    return "";
+}
+
+/* Reports the connection's last error, with the system's reason for an
+ * I/O error and what to do about it; always returns -1. */
 int fa_store_db_error(struct fa_store *s, char *errbuf, const char *what)
 {
-    fa_store_set_error(errbuf, "%s: %s: %s", s->path, what, sqlite3_errmsg(s->db));
+    int code = sqlite3_errcode(s->db) & 0xff;
+    int sys_errno = code == SQLITE_IOERR || code == SQLITE_CANTOPEN || code == SQLITE_FULL
+                        ? sqlite3_system_errno(s->db)
+                        : 0;
+    char why[96] = "";
+
+    if (sys_errno && code != SQLITE_FULL)
+        snprintf(why, sizeof why, " (%s)", strerror(sys_errno));
+    fa_store_set_error(errbuf, "%s: %s: %s%s%s", s->path, what, sqlite3_errmsg(s->db), why,
+                       error_advice(code, sys_errno));
     return -1;
 }
 
@@ -165,8 +194,10 @@ static int query_int(struct fa_store *s, const char *sql, int64_t *out, char *er
         return 0;
     }
     if (rc == SQLITE_NOTADB)
-        fa_store_set_error(errbuf, "%s: not a flowaudit database (%s)", s->path,
-                           sqlite3_errmsg(s->db));
+        fa_store_set_error(errbuf,
+                           "%s: not a flowaudit database (%s); give --db a database "
+                           "flowaudit wrote, or a new file name",
+                           s->path, sqlite3_errmsg(s->db));
     else
         fa_store_db_error(s, errbuf, "cannot read database");
     sqlite3_finalize(st);
@@ -227,6 +258,11 @@ static int check_database(struct fa_store *s, int readonly, int64_t *version, ch
                            s->path, (long long)*version, (long long)have);
         return -1;
     }
+    if (readonly && *version == 0 && objects == 0) {
+        fa_store_set_error(errbuf, "%s: empty database; record flows with 'flowaudit read' first",
+                           s->path);
+        return -1;
+    }
     if (readonly && *version < have) {
         fa_store_set_error(errbuf,
                            "%s: database schema version %lld is older than this flowaudit (%lld);"
@@ -244,7 +280,8 @@ static int configure_writer(struct fa_store *s, char *errbuf)
 {
     if (sqlite3_db_readonly(s->db, "main") == 1) {
         fa_store_set_error(errbuf,
-                           "%s: cannot open database for writing: file or directory is read-only",
+                           "%s: cannot write to the database: the file is read-only; make it "
+                           "writable or use another --db",
                            s->path);
         return -1;
     }
@@ -300,6 +337,99 @@ static int prepare_statements(struct fa_store *s, char *errbuf)
     return 0;
 }
 
+/* The folder a path is in, for messages: "." for a bare name. */
+static void folder_of(const char *path, char *dir, size_t size)
+{
+    const char *slash = strrchr(path, '/');
+    if (!slash)
+        snprintf(dir, size, ".");
+    else if (slash == path)
+        snprintf(dir, size, "/");
+    else
+        snprintf(dir, size, "%.*s", (int)(slash - path), path);
+}
+
+/* The mistakes SQLite would report only as "unable to open database
+ * file": a folder given as the database, a database that is not there
+ * for a command that only reads, a new one in a folder that does not
+ * exist or cannot be written.  Returns -1 with errbuf for one of those;
+ * *exists says whether the file was there. */
+static int check_path(const char *path, int readonly, int *exists, char *errbuf)
+{
+    struct stat st;
+    char dir[4096];
+
+    *exists = stat(path, &st) == 0;
+    if (*exists && S_ISDIR(st.st_mode)) {
+        fa_store_set_error(errbuf, "%s: is a directory; --db needs a database file", path);
+        return -1;
+    }
+    if (*exists || errno != ENOENT)
+        return 0;
+    if (readonly) {
+        fa_store_set_error(errbuf, "%s: no such database; record flows with 'flowaudit read' first",
+                           path);
+        return -1;
+    }
+    folder_of(path, dir, sizeof dir);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        fa_store_set_error(errbuf,
+                           "%s: cannot create the database: folder %s does not exist; create it "
+                           "or use another --db",
+                           path, dir);
+        return -1;
+    }
+    if (access(dir, W_OK | X_OK) != 0) {
+        fa_store_set_error(errbuf,
+                           "%s: cannot create the database in folder %s: %s; use another --db",
+                           path, dir, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+/* SQLite keeps a database's journal (in WAL mode its -wal and -shm files)
+ * beside it, so a folder it cannot write stops even a reader of a WAL
+ * database.  Replaces errbuf when that is why the open failed. */
+static void explain_folder(const struct fa_store *s, int readonly, char *errbuf)
+{
+    int code = s->db ? sqlite3_errcode(s->db) & 0xff : SQLITE_CANTOPEN;
+    char dir[4096];
+
+    if (code != SQLITE_READONLY && code != SQLITE_CANTOPEN && code != SQLITE_IOERR &&
+        code != SQLITE_PERM)
+        return;
+    folder_of(s->path, dir, sizeof dir);
+    if (access(dir, W_OK | X_OK) == 0)
+        return;
+    fa_store_set_error(errbuf,
+                       "%s: cannot %s the database: its folder %s is not writable, and SQLite "
+                       "keeps the database's journal (%s-wal, %s-shm) beside it; make the folder "
+                       "writable, or copy the database to one that is",
+                       s->path, readonly ? "read" : "write to", dir, s->path, s->path);
+}
+
+/* A database this open created but could not set up (a full disk, say)
+ * is not left behind as an empty file.  Only while it is still empty, in
+ * its file and its WAL: another process may have created it at the same
+ * moment and be writing it. */
+static void remove_created(const char *path)
+{
+    static const char *const suffixes[] = {"-shm", "-journal", "-wal", ""};
+    char name[4200];
+    struct stat st;
+
+    for (size_t i = 2; i < 4; i++) {
+        snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
+        if (stat(name, &st) == 0 && st.st_size > 0)
+            return;
+    }
+    for (size_t i = 0; i < 4; i++) {
+        snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
+        unlink(name);
+    }
+}
+
 struct fa_store *fa_store_open(const char *path, int readonly, char *errbuf)
 {
     /* NOMUTEX: a store is used by one thread at a time (writer.h hands it
@@ -308,10 +438,15 @@ struct fa_store *fa_store_open(const char *path, int readonly, char *errbuf)
                 (readonly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
     struct fa_store *s = calloc(1, sizeof *s);
     int64_t version = 0;
+    int existed;
 
     if (!s || !(s->path = strdup(path))) {
         fa_store_set_error(errbuf, "%s: out of memory", path);
         free(s);
+        return NULL;
+    }
+    if (check_path(path, readonly, &existed, errbuf) < 0) {
+        fa_store_close(s);
         return NULL;
     }
     if (sqlite3_open_v2(path, &s->db, flags, NULL) != SQLITE_OK) {
@@ -330,7 +465,11 @@ struct fa_store *fa_store_open(const char *path, int readonly, char *errbuf)
         goto fail;
     return s;
 fail:
+    if (existed)
+        explain_folder(s, readonly, errbuf);
     fa_store_close(s);
+    if (!existed && !readonly)
+        remove_created(path);
     return NULL;
 }
 

@@ -380,7 +380,10 @@ static void test_not_sqlite_refused(void **state)
 
     (void)state;
     write_file(path, text);
-    snprintf(want, sizeof want, "%s: not a flowaudit database (file is not a database)", path);
+    snprintf(want, sizeof want,
+             "%s: not a flowaudit database (file is not a database); give --db a database "
+             "flowaudit wrote, or a new file name",
+             path);
     assert_string_equal(open_error(path, 0), want);
     assert_string_equal(open_error(path, 1), want);
     assert_string_equal(read_file(path), text);
@@ -405,18 +408,23 @@ static void test_open_errors(void **state)
     const char *missing = db_path("no/such/dir.db");
     const char *empty = db_path("empty.db");
     char want[FA_STORE_ERRBUF_SIZE];
+    char folder[256];
 
     (void)state;
-    snprintf(want, sizeof want, "%s: cannot open database: unable to open database file", missing);
+    snprintf(folder, sizeof folder, "%.*s", (int)(strrchr(missing, '/') - missing), missing);
+    snprintf(want, sizeof want,
+             "%s: cannot create the database: folder %s does not exist; create it or use "
+             "another --db",
+             missing, folder);
     assert_string_equal(open_error(missing, 0), want);
+    snprintf(want, sizeof want, "%s: no such database; record flows with 'flowaudit read' first",
+             missing);
     assert_string_equal(open_error(missing, 1), want);
 
-    /* An empty file is an empty database: read-only, it asks for a write. */
+    /* An empty file is an empty database: read-only, it asks for a run. */
     write_file(empty, "");
-    snprintf(want, sizeof want,
-             "%s: database schema version 0 is older than this flowaudit (%zu);"
-             " run a command that writes to it (read, capture) to upgrade it",
-             empty, fa_schema_count);
+    snprintf(want, sizeof want, "%s: empty database; record flows with 'flowaudit read' first",
+             empty);
     assert_string_equal(open_error(empty, 1), want);
     fa_store_close(open_ok(empty, 0));
     fa_store_close(open_ok(empty, 1));
@@ -433,7 +441,9 @@ static void test_write_errors(void **state)
     (void)state;
     s = open_ok(path, 1);
     assert_int_equal(fa_store_begin_run(s, &info, err), -1);
-    snprintf(want, sizeof want, "%s: cannot record run: attempt to write a readonly database",
+    snprintf(want, sizeof want,
+             "%s: cannot record run: attempt to write a readonly database; check the "
+             "permissions of the database and its folder, or use another --db",
              path);
     assert_string_equal(err, want);
     assert_int_equal(fa_store_put_flow(s, &r, err), -1);
