@@ -25,6 +25,7 @@
 # is compared with packet times, never with how long anything took.
 # Needs bash, sqlite3 and python3.  Exits 1 after printing every failed check.
 set -uo pipefail
+. "$(dirname "$0")/lib.sh"
 
 if [ $# -ne 2 ]; then
     echo "usage: $0 FLOWAUDIT GROUP" >&2
@@ -44,25 +45,6 @@ cleanup() {
     rm -rf "$tmp"
 }
 trap cleanup EXIT
-failures=0
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-check_eq() {
-    [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
-}
-
-sql() {
-    sqlite3 -batch "$1" "$2"
-}
-
-skip() {
-    echo "SKIPPED: $*"
-    exit 77
-}
 
 # The flow as a complete read records it: every column but id and run_id
 # (uid is made from the run id and seq, and every database here has run 1).

@@ -24,6 +24,7 @@
 # Needs bash, coreutils, sqlite3 and python3.  Exits 1 after printing every
 # check that failed.
 set -uo pipefail
+. "$(dirname "$0")/lib.sh"
 
 if [ $# -ne 2 ]; then
     echo "usage: $0 FLOWAUDIT SAMPLE|GROUP" >&2
@@ -36,22 +37,11 @@ samples=$top/samples
 expected=$top/tests/expected
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
 
 # The hint main.c prints after a usage error, below the error line.
 usage_hint="Run 'flowaudit help' for usage."
 
 # ---------------------------------------------------------------- helpers
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-# check_eq WHAT EXPECTED ACTUAL
-check_eq() {
-    [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
-}
 
 # check_same WHAT EXPECTED_FILE ACTUAL_FILE: byte for byte, diff on failure.
 check_same() {
@@ -113,11 +103,6 @@ flows_csv() {
     local db=$1
     shift
     fa_ok flows --db "$db" --format csv "$@"
-}
-
-# sql DB QUERY
-sql() {
-    sqlite3 -batch "$1" "$2"
 }
 
 # run_summary DB RUN_ID: the run's counters, one per line, as in tests/expected/*.run.

@@ -9,6 +9,7 @@
 #
 # Usage: e2e_audit.sh FLOWAUDIT SCENARIO
 set -uo pipefail
+. "$(dirname "$0")/lib.sh"
 
 bin=$1
 scenario=$2
@@ -18,12 +19,6 @@ expected=$here/expected/audit
 site=$samples/site.rules
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 
 # summarize JSON: one line per finding that is not information, then one
 # line per requirement, in report order.

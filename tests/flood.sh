@@ -24,6 +24,7 @@
 # Needs python3, sqlite3 and GNU time; exits 77 without them.  No timing is
 # asserted.
 set -uo pipefail
+. "$(dirname "$0")/lib.sh"
 
 if [ $# -lt 1 ] || [ $# -gt 2 ]; then
     echo "usage: $0 FLOWAUDIT [asan]" >&2
@@ -40,16 +41,6 @@ done
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-failures=0
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-check_eq() {
-    [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
-}
 
 # The documented bound (README, "Memory"), in KiB as GNU time reports.
 B0_NAMES_MIB=56

@@ -26,6 +26,7 @@
 # Needs bash, coreutils, sqlite3 and python3.  Exits 1 after printing every
 # check that failed, 77 with "SKIPPED: ..." when a group cannot run here.
 set -uo pipefail
+. "$(dirname "$0")/lib.sh"
 
 if [ $# -ne 2 ]; then
     echo "usage: $0 FLOWAUDIT GROUP" >&2
@@ -45,21 +46,7 @@ cleanup() {
     rm -rf "$top"
 }
 trap cleanup EXIT
-failures=0
 usage_hint="Run 'flowaudit help' for usage."
-
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
-
-check_eq() {
-    [ "$2" = "$3" ] || fail "$1: expected '$2', got '$3'"
-}
-
-sql() {
-    sqlite3 -batch "$1" "$2"
-}
 
 # runas ARGS...: runs a command as the user the permission checks need (see
 # the permissions group); plain otherwise.

@@ -27,6 +27,7 @@
 #
 # Usage: live.sh FLOWAUDIT netns|replay [SHARED_DIR]
 set -uo pipefail
+. "$(dirname "$0")/lib.sh"
 
 bin=$1
 group=$2
@@ -34,17 +35,6 @@ shared=${3:-}
 prefix=fa-live-$$
 namespaces=()
 tmp=
-
-skip() {
-    echo "SKIPPED: $*"
-    exit 77
-}
-
-failures=0
-fail() {
-    echo "FAIL: $*"
-    failures=$((failures + 1))
-}
 
 # Ends every process still in our namespaces (all started by this script),
 # then removes the namespaces by name.  Safe to call twice.
@@ -476,7 +466,6 @@ s.sendto(b"last", ("192.0.2.10", 9))'
 
 # ---------------------------------------------------------------------------
 # replay
-
 
 # ---------------------------------------------------------------------------
 # replay
