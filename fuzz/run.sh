@@ -9,6 +9,8 @@
 # input, when any target found one; 2 when the build fails.  Needs no root.
 #
 # Environment: FA_SHARED_DIR (default ../shared) for the seed captures,
+# FA_FUZZ_BUILD (default build-fuzz) for the build folder, FA_FUZZ_TARGETS
+# (default all) for the targets to run,
 # FA_JOBS (default 2) for the build.  A crash becomes a regression test by
 # copying its (minimized) input to tests/fuzz-regress/<target>/ once fixed:
 #   build-fuzz/fuzz/fuzz_x -minimize_crash=1 -runs=100000 CRASH
@@ -22,8 +24,8 @@ case $seconds in
     exit 2
     ;;
 esac
-build=build-fuzz
-targets="fuzz_decode fuzz_flow fuzz_rules fuzz_tls fuzz_http fuzz_dns fuzz_tds fuzz_tns"
+build=${FA_FUZZ_BUILD:-build-fuzz}
+targets="${FA_FUZZ_TARGETS:-fuzz_decode fuzz_flow fuzz_rules fuzz_tls fuzz_http fuzz_dns fuzz_tds fuzz_tns}"
 
 if ! CC=clang cmake -S . -B $build -DFA_FUZZ=ON >/dev/null ||
     ! cmake --build $build -j"${FA_JOBS:-2}" >/dev/null; then
@@ -47,7 +49,7 @@ for t in $targets; do
     rc=$?
     runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log")
     cov=$(grep -o 'cov: [0-9]* ft: [0-9]*' "$log" | tail -1)
-    echo "fuzz/run.sh: $t: ${runs:-?} runs in ${seconds} s, $cov"
+    echo "fuzz/run.sh: $t: ${runs:-?} runs (at most ${seconds} s), $cov"
     if [ $rc -ne 0 ]; then
         failed=1
         found=$(ls -t "$crashes" | head -1)
