@@ -6,7 +6,8 @@
  * (a last frame shorter than its length takes what is left).  The link
  * control byte picks the link type as in fuzz_decode.c (low 6 bits into
  * fuzz_links).  A time step t below 255 moves the clock t*t*10 ms forward
- * (up to 650 s, past every timeout); 255 moves it 1 s back.
+ * (up to 650 s, past every timeout); 255 moves it 1 s back
+ * (fuzz_next_frame in fuzz.h).
  *
  * Each frame is decoded; a packet goes to a table of at most 4 flows, so
  * eviction runs.  As capture.c does, a packet the table wants for naming
@@ -105,25 +106,21 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!t)
         return 0;
 
-    int64_t now = 1715675400LL * 1000000000LL; /* 2024-05-14 08:30 UTC, as the samples */
+    int64_t now = FUZZ_START_NS;
     uint64_t packets = 0, records = 0;
     size_t off = 1;
-    while (size - off >= 3) {
-        size_t len = (size_t)data[off] << 8 | data[off + 1];
-        uint8_t step = data[off + 2];
-        off += 3;
-        if (len > size - off)
-            len = size - off;
-        now += step == 255 ? -1000000000LL : (int64_t)step * step * 10000000LL;
-
+    const uint8_t *frame;
+    uint32_t len;
+    while (fuzz_next_frame(data, size, &off, &now, &frame, &len)) {
         struct fa_packet pkt;
-        if (fa_decode(dlt, data + off, (uint32_t)len, (uint32_t)len, 0, &pkt) == FA_DECODE_OK) {
+        uint8_t *copy = fuzz_exact_copy(frame, len);
+        if (fa_decode(dlt, copy, len, len, 0, &pkt) == FA_DECODE_OK) {
             int wanted = fa_flow_packet(t, &pkt, now);
             packets++;
             name_flow(t, &pkt, wanted);
             FUZZ_CHECK(fa_flow_table_stats(t)->active <= MAX_FLOWS);
         }
-        off += len;
+        free(copy);
         records++;
         if (records % 16 == 0)
             fa_flow_checkpoint(t, 2);

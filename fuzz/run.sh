@@ -25,7 +25,7 @@ case $seconds in
     ;;
 esac
 build=${FA_FUZZ_BUILD:-build-fuzz}
-targets="${FA_FUZZ_TARGETS:-fuzz_decode fuzz_flow fuzz_rules fuzz_tls fuzz_http fuzz_dns fuzz_tds fuzz_tns}"
+targets="${FA_FUZZ_TARGETS:-fuzz_decode fuzz_flow fuzz_streams fuzz_rules fuzz_tls fuzz_http fuzz_dns fuzz_tds fuzz_tns}"
 
 if ! CC=clang cmake -S . -B $build -DFA_FUZZ=ON >/dev/null ||
     ! cmake --build $build -j"${FA_JOBS:-2}" >/dev/null; then

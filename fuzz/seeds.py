@@ -15,6 +15,7 @@ each fuzz/fuzz_*.c):
   fuzz_decode  [link index][frame], for up to 20 distinct frames a capture
   fuzz_flow    [link index] then [u16 length][u8 time step][frame] records,
                one seed a capture, its first frames up to about 16 KB
+  fuzz_streams the same as fuzz_flow
   fuzz_tls     the first bytes of each side of TCP streams on port 443
   fuzz_http    the same for port 80 (and 8080)
   fuzz_tds     the same for port 1433
@@ -41,7 +42,7 @@ FLOW_SEED_BYTES = 16384
 STREAM_PREFIX = 8192
 APP_PORTS = {443: "fuzz_tls", 80: "fuzz_http", 8080: "fuzz_http", 1433: "fuzz_tds",
              1521: "fuzz_tns", 53: "fuzz_dns"}
-TARGETS = ["fuzz_decode", "fuzz_flow", "fuzz_rules", "fuzz_tls", "fuzz_http", "fuzz_dns",
+TARGETS = ["fuzz_decode", "fuzz_flow", "fuzz_streams", "fuzz_rules", "fuzz_tls", "fuzz_http", "fuzz_dns",
            "fuzz_tds", "fuzz_tns"]
 
 
@@ -214,6 +215,7 @@ def seed_capture(corpus, path):
         if len(flow) >= FLOW_SEED_BYTES:
             break
     corpus.add("fuzz_flow", bytes(flow))
+    corpus.add("fuzz_streams", bytes(flow))
     seed_streams(corpus, frames)
 
 
