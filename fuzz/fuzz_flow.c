@@ -18,8 +18,9 @@
  *
  * Checked beyond memory safety (flow.h's invariants): the table never
  * holds more than its maximum, every flow reaches the sink exactly once
- * final and never after that, records' strings are terminated, and the
- * packet count is right.
+ * final and never after that, records' strings are terminated, conn_state
+ * is one of Zeek's, a flow's first packet is not later than its last, a
+ * handshake time is never negative, and the packet count is right.
  */
 #include <string.h>
 
@@ -42,6 +43,16 @@ static int terminated(const char *s, size_t size)
     return memchr(s, '\0', size) != NULL;
 }
 
+static int known_state(const char *s)
+{
+    static const char *const states[] = {"S0",   "S1",     "SF",    "REJ", "S2",  "S3", "RSTO",
+                                         "RSTR", "RSTOS0", "RSTRH", "SH",  "SHR", "OTH"};
+    for (size_t i = 0; i < sizeof states / sizeof states[0]; i++)
+        if (strcmp(s, states[i]) == 0)
+            return 1;
+    return 0;
+}
+
 static void sink(void *ctx, const struct fa_flow_record *rec, int final)
 {
     struct sink_state *st = ctx;
@@ -52,6 +63,11 @@ static void sink(void *ctx, const struct fa_flow_record *rec, int final)
     FUZZ_CHECK(terminated(rec->server_name, sizeof rec->server_name));
     FUZZ_CHECK(terminated(rec->dns_name, sizeof rec->dns_name));
     FUZZ_CHECK(final == (rec->end != FA_END_ACTIVE));
+    FUZZ_CHECK(known_state(rec->conn_state));
+    FUZZ_CHECK(rec->first_ns <= rec->last_ns);
+    FUZZ_CHECK(rec->orig_pkts + rec->resp_pkts >= 1);
+    FUZZ_CHECK(rec->syn_to_synack_ns >= -1 && rec->synack_to_ack_ns >= -1);
+    FUZZ_CHECK(rec->ip_version == 4 || rec->ip_version == 6);
     if (rec->seq >= st->cap) {
         size_t cap = rec->seq * 2;
         uint8_t *more = realloc(st->finals, cap);
