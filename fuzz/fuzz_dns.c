@@ -8,6 +8,7 @@
  * widened and dropped, and the table is then looked up by every address
  * reported; and, with its 2-byte length in front, to appproto.h's client
  * and server entry points as a DNS-over-TCP stream (fuzz_app.h).
+ * fuzz/dict/dns.dict holds header flags, record types and pointers.
  *
  * Checked beyond memory safety (dns.h's promises): a malformed message
  * reports nothing, otherwise the count returned is the records reported;

@@ -6,7 +6,7 @@
  * one file of a ruleset, and as a site file after the built-in matrix
  * (rules/outsystems-11.rules, compiled in), which it may redefine.  Each
  * ruleset that parses is finished, and its roles, members and port groups
- * are queried.
+ * are queried.  fuzz/dict/rules.dict holds the language's words.
  *
  * Checked beyond memory safety: an error message is one line of printable
  * ASCII (rules.h promises it whatever the file holds), an address range
