@@ -39,8 +39,12 @@
 
 #include "hash.h"
 
-/* libnids tracks 3/4 of this many streams; past that it drops the oldest. */
-#define NIDS_TCP_STREAMS (1 << 16)
+/* libnids tracks 3/4 of this many streams; past that it drops the oldest.
+ * The fuzz build makes it small: libnids allocates its table for each
+ * input there, and its drop path is reached. */
+#ifndef FA_NIDS_TCP_STREAMS
+#define FA_NIDS_TCP_STREAMS (1 << 16)
+#endif
 
 /* The IPv6 table: at most this many streams (the least recently active is
  * dropped for a new one), each dropped after this long without a packet,
@@ -400,7 +404,7 @@ static int nids_start(struct fa_streams *s, int verify_checksums, char *errbuf)
     nids_params.pcap_filter = NULL;
     nids_params.syslog = nids_quiet;
     nids_params.scan_num_hosts = 0;
-    nids_params.n_tcp_streams = NIDS_TCP_STREAMS;
+    nids_params.n_tcp_streams = FA_NIDS_TCP_STREAMS;
     nids_params.multiproc = 0;
     nids_params.one_loop_less = 0;
     /* Frees streams both of whose FINs were seen but whose data never

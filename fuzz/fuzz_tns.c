@@ -1,0 +1,19 @@
+/*
+ * fuzz_tns.c - fuzzes the Oracle TNS recogniser of appproto.h.
+ *
+ * Input: the first bytes one side of a TCP stream sent; its seeds are CONNECT, ACCEPT, REFUSE,
+ * REDIRECT and RESEND packets, from captures of port 1521 and written by hand
+ * (fuzz/seeds/fuzz_tns/). appproto.h has one entry point per direction, which tries every
+ * recogniser in turn, so this target calls fa_app_inspect (the client's
+ * bytes) and fa_app_inspect_response (the server's) as streams.c does,
+ * through fuzz_app.h, which says what is checked.  What makes it the Oracle TNS
+ * target is its seed corpus (fuzz/seeds.py, fuzz/seeds/fuzz_tns/) and its
+ * dictionary (fuzz/dict/tns.dict), which keep the fuzzer inside Oracle TNS.
+ */
+#include "fuzz_app.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    fuzz_app_stream(data, size);
+    return 0;
+}
