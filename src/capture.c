@@ -58,6 +58,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdio_ext.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -386,6 +387,10 @@ static int open_source(const char *path, int big_buffer, struct source *src)
     /* glibc honours the size only with a caller's buffer. */
     if (big_buffer && (src->buf = malloc(READ_BUFFER_SIZE)))
         setvbuf(fp, src->buf, _IOFBF, READ_BUFFER_SIZE);
+    /* One thread at a time reads the stream (the read-ahead thread, then
+     * this one once it has stopped), so stdio need not lock it on each of
+     * libpcap's two reads a packet, which it does once threads exist. */
+    __fsetlocking(fp, FSETLOCKING_BYCALLER);
     src->pcap = pcap_fopen_offline_with_tstamp_precision(fp, PCAP_TSTAMP_PRECISION_NANO, err);
     if (!src->pcap) {
         fprintf(stderr, "flowaudit: %s: not a readable pcap or pcapng capture: %s\n", name, err);
