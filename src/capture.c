@@ -12,6 +12,10 @@
  *     type, then closed again; files are then read one at a time, so only
  *     one is open at once (standard input, which cannot be reopened, stays
  *     open from its check to its turn);
+ *   - a capture file is read and decoded a few blocks ahead, in a thread of
+ *     its own (readahead.h), which touches only the handle, its blocks and
+ *     decode's arguments; packets still reach the flow table one at a
+ *     time, in file order, on this thread;
  *   - flows go to the writer thread as they end (and, live, at
  *     checkpoints); it commits each batch of 4096 records in a transaction
  *     of its own, with the run's totals as they stood when the batch was
