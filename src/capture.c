@@ -14,8 +14,9 @@
  *     open from its check to its turn);
  *   - a capture file is read and decoded a few blocks ahead, in a thread of
  *     its own (readahead.h), which touches only the handle, its blocks and
- *     decode's arguments; packets still reach the flow table one at a
- *     time, in file order, on this thread;
+ *     a copy of decode's arguments; packets still reach the flow table one
+ *     at a time, in file order, on this thread.  A pipe, or a file when the
+ *     thread cannot be started, is read and decoded on this thread;
  *   - flows go to the writer thread as they end (and, live, at
  *     checkpoints); it commits each batch of 4096 records in a transaction
  *     of its own, with the run's totals as they stood when the batch was
@@ -24,9 +25,9 @@
  *     not yet committed: the batch being filled, the batch being written
  *     (at most 2 x 4096 records), and what is still only in the flow
  *     table; everything committed before stays, totals included;
- *   - live, every flow still in memory is written at least once a
- *     checkpoint round, and rounds start checkpoint_s apart (see
- *     live_checkpoint());
+ *   - live, every flow in memory that changed since it was last written
+ *     is written once a checkpoint round, and rounds start checkpoint_s
+ *     apart (see live_checkpoint());
  *   - the totals carry the checkpoint (runs.checkpoint), the packet time
  *     up to which their commit is complete, so a run that did not end
  *     says what it holds.  Reading files, it is the latest stamp of the
@@ -301,13 +302,19 @@ struct predecoded {
     struct fa_packet pkt;
 };
 
-/* Runs in the read-ahead thread: decoding is pure, and reads only r->dlt
- * and r->decode_flags, which stay as they are while a handle is read. */
+/* What decoding a handle's packets takes, copied for the read-ahead
+ * thread so that it shares no memory with this one's per-packet writes. */
+struct decode_args {
+    int dlt;
+    unsigned flags;
+};
+
+/* Runs in the read-ahead thread: decoding is pure. */
 static void predecode(void *ctx, const struct pcap_pkthdr *h, const u_char *data, void *extra)
 {
-    const struct run *r = ctx;
+    const struct decode_args *a = ctx;
     struct predecoded *d = extra;
-    d->res = fa_decode(r->dlt, data, h->caplen, h->len, r->decode_flags, &d->pkt);
+    d->res = fa_decode(a->dlt, data, h->caplen, h->len, a->flags, &d->pkt);
 }
 
 static void on_named(void *ctx, const struct fa_tuple *t, const struct fa_app_info *info)
@@ -323,7 +330,7 @@ static void on_dns_tcp(void *ctx, const uint8_t *msg, size_t len, int64_t ts_ns)
     fa_names_dns(r->names, msg, len, ts_ns);
 }
 
-/* Makes handle p the one handle_packet() reads from. */
+/* Makes handle p the one whose packets are decoded and handled next. */
 static void use_handle(struct run *r, pcap_t *p)
 {
     r->dlt = pcap_datalink(p);
@@ -561,11 +568,12 @@ static int read_handle(struct run *r, pcap_t *p, const char *name)
         r->file_size = sb.st_size;
     /* A file is read ahead in a thread of its own; a pipe is not, as the
      * thread could not be stopped while it waits on the pipe, and the
-     * pipe's writer sets the pace anyway.  Without the thread, packets are
-     * read here: slower, never wrong. */
+     * pipe's writer sets the pace anyway.  Without the thread (a pipe, or
+     * no thread to be had), packets are read here: slower, never wrong. */
     char err[PCAP_ERRBUF_SIZE];
+    struct decode_args args = {r->dlt, r->decode_flags};
     r->ahead = r->file_size > 0
-                   ? fa_readahead_start(p, sizeof(struct predecoded), predecode, r, err)
+                   ? fa_readahead_start(p, sizeof(struct predecoded), predecode, &args, err)
                    : NULL;
 
     uint64_t until_check = PROGRESS_EVERY_PACKETS;

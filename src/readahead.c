@@ -10,10 +10,11 @@
  *     block the caller may still read; both wait on the mutex only once a
  *     block, never per packet;
  *   - a block holds whole records (a pcap_pkthdr, the prepare step's
- *     extra bytes, then caplen bytes, each part padded to 16), in file
- *     order, each prepared before the block is handed over; a record that does not fit in what is
- *     left of a block starts the next one, and a block grows only when a
- *     single record is larger than an empty block;
+ *     extra bytes, then at most FA_READAHEAD_MAX_CAPLEN bytes of the
+ *     packet, each part padded to 16), in file order, each prepared before
+ *     the block is handed over; a record that does not fit in what is left
+ *     of a block starts the next one, and an empty block holds any record,
+ *     so blocks never grow;
  *   - the last block the thread fills carries why it stopped (end, or
  *     libpcap's error); it fills no block after that one, and it touches
  *     the pcap_t only between fa_readahead_start() and the join in
@@ -28,8 +29,7 @@
 #include <string.h>
 
 struct block {
-    u_char *buf;
-    size_t size; /* bytes allocated */
+    u_char *buf; /* FA_READAHEAD_BLOCK_SIZE bytes */
     size_t used; /* bytes of records */
     off_t offset;
     int end_rc; /* 0, or what pcap_next_ex() returned last: this block is the last */
@@ -69,24 +69,19 @@ static size_t record_size(const struct fa_readahead *ra, bpf_u_int32 caplen)
     return HEADER_SIZE + ra->extra + align_up(caplen);
 }
 
-/* Copies a record into b; 0, or -1 when it does not fit (and b holds
- * other records) or b cannot grow. */
+/* Copies a record into b; 0, or -1 when it does not fit in what is left
+ * (never in an empty block). */
 static int put_record(struct fa_readahead *ra, struct block *b, const struct pcap_pkthdr *h,
                       const u_char *data)
 {
-    size_t n = record_size(ra, h->caplen);
-    if (n > b->size - b->used) {
-        if (b->used > 0)
-            return -1;
-        u_char *bigger = realloc(b->buf, n);
-        if (!bigger)
-            return -1;
-        b->buf = bigger;
-        b->size = n;
-    }
+    bpf_u_int32 caplen = h->caplen < FA_READAHEAD_MAX_CAPLEN ? h->caplen : FA_READAHEAD_MAX_CAPLEN;
+    size_t n = record_size(ra, caplen);
+    if (n > FA_READAHEAD_BLOCK_SIZE - b->used)
+        return -1;
     u_char *rec = b->buf + b->used;
     memcpy(rec, h, sizeof *h);
-    memcpy(rec + HEADER_SIZE + ra->extra, data, h->caplen);
+    ((struct pcap_pkthdr *)(void *)rec)->caplen = caplen;
+    memcpy(rec + HEADER_SIZE + ra->extra, data, caplen);
     if (ra->prepare)
         ra->prepare(ra->prepare_ctx, (struct pcap_pkthdr *)(void *)rec,
                     rec + HEADER_SIZE + ra->extra, rec + HEADER_SIZE);
@@ -100,8 +95,7 @@ static int fill_block(struct fa_readahead *ra, struct block *b)
 {
     b->used = 0;
     if (ra->pending_h) {
-        if (put_record(ra, b, ra->pending_h, ra->pending_data) < 0)
-            return PCAP_ERROR; /* out of memory for one record */
+        put_record(ra, b, ra->pending_h, ra->pending_data); /* fits: b is empty */
         ra->pending_h = NULL;
     }
     for (;;) {
@@ -167,11 +161,15 @@ struct fa_readahead *fa_readahead_start(pcap_t *p, size_t extra, fa_readahead_pr
     }
     ra->pcap = p;
     ra->extra = align_up(extra);
+    if (record_size(ra, FA_READAHEAD_MAX_CAPLEN) > FA_READAHEAD_BLOCK_SIZE) {
+        free(ra);
+        snprintf(errbuf, PCAP_ERRBUF_SIZE, "%zu extra bytes a packet leave no room for one", extra);
+        return NULL;
+    }
     ra->prepare = prepare;
     ra->prepare_ctx = ctx;
     for (int i = 0; i < FA_READAHEAD_BLOCKS; i++) {
         ra->blocks[i].buf = malloc(FA_READAHEAD_BLOCK_SIZE);
-        ra->blocks[i].size = FA_READAHEAD_BLOCK_SIZE;
         if (!ra->blocks[i].buf) {
             free_blocks(ra);
             free(ra);
@@ -247,7 +245,7 @@ int fa_readahead_next(struct fa_readahead *ra, struct pcap_pkthdr **h, const u_c
 
 off_t fa_readahead_offset(const struct fa_readahead *ra)
 {
-    return ra->cur ? ra->cur->offset : 0;
+    return ra->cur ? ra->cur->offset : -1;
 }
 
 void fa_readahead_stop(struct fa_readahead *ra)

@@ -7,8 +7,10 @@
  * to the read-ahead thread alone.  Packets come out in file order; what
  * fa_readahead_next() hands out stays valid until the next call, as with
  * pcap_next_ex().  Memory is bounded: FA_READAHEAD_BLOCKS blocks of
- * FA_READAHEAD_BLOCK_SIZE bytes, a block growing only to hold a single
- * record larger than that.
+ * FA_READAHEAD_BLOCK_SIZE bytes.  So a packet is kept only up to
+ * FA_READAHEAD_MAX_CAPLEN bytes, libpcap's largest snap length for every
+ * link type flowaudit decodes (a few it does not decode allow up to 128
+ * MiB); its caplen says so, its len stays as it was.
  */
 #ifndef FA_READAHEAD_H
 #define FA_READAHEAD_H
@@ -16,8 +18,9 @@
 #include <pcap/pcap.h>
 #include <sys/types.h>
 
-#define FA_READAHEAD_BLOCKS 8
-#define FA_READAHEAD_BLOCK_SIZE (1 << 18)
+#define FA_READAHEAD_BLOCKS 4
+#define FA_READAHEAD_BLOCK_SIZE (1 << 19)
+#define FA_READAHEAD_MAX_CAPLEN 262144
 
 struct fa_readahead;
 
@@ -41,11 +44,13 @@ int fa_readahead_next(struct fa_readahead *ra, struct pcap_pkthdr **h, const u_c
                       void **extra);
 
 /* How far into the file the block being handed out ends, for progress; -1
- * when unknown (a pipe). */
+ * before the first packet, or when the stream cannot tell. */
 off_t fa_readahead_offset(const struct fa_readahead *ra);
 
-/* Stops the thread (at once, if the file is not read to its end), frees
- * ra, and gives p back to the caller. */
+/* Stops the thread, frees ra, and gives p back to the caller.  If the file
+ * was not read to its end, the thread first finishes the block it is
+ * filling; what it read ahead is dropped, so p is then past the last
+ * packet handed out. */
 void fa_readahead_stop(struct fa_readahead *ra);
 
 #endif

@@ -1,8 +1,9 @@
 /*
  * test_readahead.c - the read-ahead thread hands out exactly the packets
  * pcap_next_ex() reads, in order, across block boundaries, with records
- * larger than a block, each with what the prepare step left beside it,
- * and ends as libpcap does on a file cut mid-record.
+ * of the largest size, each with what the prepare step left beside it,
+ * and ends as libpcap does on a file cut mid-record; a packet longer than
+ * FA_READAHEAD_MAX_CAPLEN is cut to it.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -171,12 +172,60 @@ static void test_stop_early(void **state)
     free(path);
 }
 
+/* D-Bus captures allow packets of up to 128 MiB: one is kept up to
+ * FA_READAHEAD_MAX_CAPLEN bytes, and its length on the wire stays. */
+static void test_long_packet_cut(void **state)
+{
+    (void)state;
+    char path[] = "/tmp/test_readahead_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "wb");
+    const uint32_t big = FA_READAHEAD_MAX_CAPLEN * 2 + 3;
+    uint32_t hdr[6] = {0xa1b2c3d4, 0x00040002, 0, 0, 1u << 27, 231 /* D-Bus */};
+    fwrite(hdr, 4, 6, f);
+    uint8_t *data = malloc(big);
+    assert_non_null(data);
+    for (uint32_t j = 0; j < big; j++)
+        data[j] = (uint8_t)(j * 7);
+    for (int i = 0; i < 3; i++) {
+        uint32_t len = i == 1 ? big : 100;
+        uint32_t rec[4] = {(uint32_t)i, 0, len, len};
+        fwrite(rec, 4, 4, f);
+        fwrite(data, 1, len, f);
+    }
+    fclose(f);
+
+    char err[PCAP_ERRBUF_SIZE];
+    pcap_t *p = pcap_open_offline(path, err);
+    assert_non_null(p);
+    struct fa_readahead *ra = fa_readahead_start(p, 0, NULL, NULL, err);
+    assert_non_null(ra);
+    struct pcap_pkthdr *h;
+    const u_char *d;
+    void *extra;
+    for (int i = 0; i < 3; i++) {
+        assert_int_equal(fa_readahead_next(ra, &h, &d, &extra), 1);
+        uint32_t len = i == 1 ? big : 100;
+        uint32_t kept = i == 1 ? FA_READAHEAD_MAX_CAPLEN : 100;
+        assert_int_equal(h->len, len);
+        assert_int_equal(h->caplen, kept);
+        assert_memory_equal(d, data, kept);
+    }
+    assert_int_equal(fa_readahead_next(ra, &h, &d, &extra), PCAP_ERROR_BREAK);
+    fa_readahead_stop(ra);
+    pcap_close(p);
+    free(data);
+    unlink(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_whole_file),
         cmocka_unit_test(test_cut_file),
         cmocka_unit_test(test_stop_early),
+        cmocka_unit_test(test_long_packet_cut),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
