@@ -82,8 +82,10 @@
 /* Large reads: the default stdio buffer costs a system call per 4 KiB. */
 #define READ_BUFFER_SIZE (1 << 20)
 
-/* Set by SIGINT and SIGTERM; the capture loop polls with a timeout, so it
- * sees the flag within POLL_MS even on a silent interface. */
+/* Set by SIGINT and SIGTERM.  A read checks it after each packet (a read
+ * from a pipe that waits is woken by the signal); the capture loop polls
+ * with a timeout, so it sees the flag within POLL_MS even on a silent
+ * interface. */
 static volatile sig_atomic_t stop_requested;
 #define POLL_MS 250
 /* The kernel (TPACKET_V3) hands packets over in blocks, a block when it is
@@ -582,7 +584,7 @@ static int read_handle(struct run *r, pcap_t *p, const char *name)
          * now on holds all it produced (see the opening comment). */
         r->totals.checkpoint_ns = r->totals.last_packet_ns;
         kept++;
-        if (r->failed)
+        if (r->failed || stop_requested)
             break;
         if (--until_check == 0) {
             until_check = PROGRESS_EVERY_PACKETS;
@@ -597,6 +599,15 @@ static int read_handle(struct run *r, pcap_t *p, const char *name)
     r->ahead = NULL;
     if (r->failed)
         return -1;
+    if (stop_requested) {
+        /* A read that waits on a pipe may see the signal as a read error:
+         * the signal is the reason either way. */
+        fprintf(stderr,
+                "flowaudit: %s: stopped by a signal after %llu packets; the flows they made are "
+                "recorded, the rest of the capture was not read\n",
+                name, (unsigned long long)kept);
+        return -1;
+    }
     if (rc != PCAP_ERROR)
         return 0;
     /* libpcap stopped before the end.  At the end of the file, the last
@@ -1001,8 +1012,10 @@ static int finish_run(struct run *r)
 static int record(struct run *r)
 {
     int status = 0;
+    /* SIGINT and SIGTERM end a read or a capture as its end would, so
+     * nothing already seen is lost (a read so stopped exits with 2). */
+    install_stop_handlers();
     if (r->o->iface) {
-        install_stop_handlers();
         if (capture_live(r, r->live) < 0)
             status = 2;
     } else if (read_files(r) < 0) {

@@ -9,6 +9,9 @@
 #                      checkpoint were processed, as a complete read of
 #                      the same packets records it, and nothing beyond the
 #                      whole batches committed
+#     read-sigterm     `read -` stopped with SIGTERM while it waits for more:
+#                      status 2, one line, the run ended, and exactly the
+#                      flows a complete read of the packets read records
 #     capture-sigkill  `capture --checkpoint 1` on lo killed with SIGKILL
 #                      after two checkpoints: every connection closed
 #                      before the last checkpoint is there, SF
@@ -163,6 +166,48 @@ $(head -n "$n" "$tmp/all.txt" | diff - "$tmp/killed.txt" | head -10)"
     # A complete read ends with checkpoint = last_packet.
     check_eq "complete read: checkpoint = last_packet" 1 \
         "$(sql "$tmp/all.db" 'SELECT checkpoint = last_packet AND ended IS NOT NULL FROM runs')"
+}
+
+# `read -` stopped with SIGTERM while it waits for more of the capture:
+# status 2 and one line saying so, the run finished, and every flow the
+# packets read so far made is recorded, exactly as a complete read of
+# those packets records them.
+group_read_sigterm() {
+    local pcap=$tmp/all.pcap db=$tmp/stopped.db
+    python3 "$helper" gen "$pcap" || { fail "cannot generate the capture"; return; }
+    mkfifo "$tmp/fifo"
+    python3 "$helper" feed "$pcap" 0.5 "$tmp/never" >"$tmp/fifo" &
+    pids+=($!)
+    "$bin" read "${read_opts[@]}" --db "$db" - <"$tmp/fifo" 2>"$tmp/err" &
+    local fa=$!
+    if ! wait_for "$db" "SELECT checkpoint IS NOT NULL FROM runs WHERE id = 1"; then
+        fail "no committed batch showed in the run's row: $(cat "$tmp/err")"
+        kill -9 "$fa"
+        return
+    fi
+    kill -TERM "$fa"
+    wait "$fa"
+    check_eq "read stopped by SIGTERM: status" 2 "$?"
+    check_eq "read stopped by SIGTERM: stderr lines" 1 "$(wc -l <"$tmp/err")"
+    grep -q "stopped by a signal after" "$tmp/err" || fail "stderr does not say why: $(cat "$tmp/err")"
+    check_integrity "$db"
+    check_eq "stopped run: ended" 1 "$(sql "$db" 'SELECT ended IS NOT NULL FROM runs WHERE id = 1')"
+    check_eq "stopped run: checkpoint = last_packet" 1 \
+        "$(sql "$db" 'SELECT checkpoint = last_packet FROM runs WHERE id = 1')"
+    local last packets split
+    last=$(sql "$db" "SELECT CAST(round(last_packet * 1e6) AS INTEGER) FROM runs WHERE id = 1")
+    packets=$(sql "$db" "SELECT packets FROM runs WHERE id = 1")
+    split=$(python3 "$helper" cut "$pcap" "$tmp/read.pcap" "$last")
+    check_eq "packets read = packets up to the last one's stamp" "${split% *}" "$packets"
+    "$bin" read "${read_opts[@]}" --db "$tmp/ref.db" "$tmp/read.pcap" ||
+        fail "reference read of the packets read failed"
+    flows "$db" 1 | sort >"$tmp/stopped.txt"
+    flows "$tmp/ref.db" 1 | sort >"$tmp/ref.txt"
+    cmp -s "$tmp/ref.txt" "$tmp/stopped.txt" ||
+        fail "the stopped run's flows differ from a complete read of the packets it read:
+$(diff "$tmp/ref.txt" "$tmp/stopped.txt" | head -10)"
+    check_eq "runs.flows = rows" "$(wc -l <"$tmp/ref.txt")" "$(sql "$db" 'SELECT flows FROM runs')"
+    echo "read-sigterm: stopped after $packets packets: $(wc -l <"$tmp/stopped.txt") flows, all recorded"
 }
 
 # ---------------------------------------------------------------- capture
@@ -359,6 +404,7 @@ EOF
 
 case $what in
 read-sigkill) group_read_sigkill ;;
+read-sigterm) group_read_sigterm ;;
 capture-sigkill) group_capture_sigkill ;;
 capture-sigterm) group_capture_sigterm ;;
 privileges) group_privileges ;;
