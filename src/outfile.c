@@ -2,11 +2,15 @@
  * outfile.c - write -o FILE whole or not at all (see outfile.h).
  *
  * Invariants:
- *   - FILE, when it is a regular file or does not exist, either holds
- *     everything written, or is exactly as it was before: the text goes to
+ *   - FILE, when it is a regular file with no other hard link or does not
+ *     exist, and its folder takes a new file, either holds everything
+ *     written, or is exactly as it was before: the text goes to
  *     FILE.XXXXXX in the same folder (so the rename cannot cross file
- *     systems) with the mode a new file would get, and rename() replaces
- *     FILE in one step;
+ *     systems) with FILE's mode and owner (a new file's mode when there is
+ *     none), is synced, and rename() replaces FILE in one step;
+ *   - anything else (a device, a pipe, a symbolic link, a file with other
+ *     hard links, a folder that takes no new file) is written in place,
+ *     as a plain open would, so that FILE stays what it was;
  *   - the stream writes through write_fd(), which keeps the first write
  *     error: stdio discards a buffer it failed to write, and errno is
  *     anybody's by the time the caller looks (SQLite's own calls set it),
@@ -55,8 +59,17 @@ static mode_t new_file_mode(void)
     return 0666 & ~mask;
 }
 
-/* The descriptor to write: standard output, FILE itself when it is not a
- * regular file, or a new temporary file beside it. */
+/* Writes FILE itself, as a plain open would (no temporary file). */
+static int open_in_place(const char *path)
+{
+    return open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
+}
+
+/* The descriptor to write: standard output; FILE itself when replacing it
+ * would change what FILE is (a device or pipe, a symbolic link, a file
+ * with other hard links) or when its folder takes no new file; else a new
+ * temporary file beside it, with the mode (and, for root, the owner) of
+ * the FILE it is to replace. */
 static int open_fd(struct fa_outfile *o, const char *path)
 {
     struct stat st;
@@ -66,8 +79,9 @@ static int open_fd(struct fa_outfile *o, const char *path)
         return STDOUT_FILENO;
     }
     o->path = path;
-    if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
-        return open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+    int exists = lstat(path, &st) == 0;
+    if (exists && (!S_ISREG(st.st_mode) || st.st_nlink > 1))
+        return open_in_place(path);
     size_t n = strlen(path) + sizeof ".XXXXXX";
     if (!(o->tmp = malloc(n))) {
         errno = ENOMEM;
@@ -75,7 +89,17 @@ static int open_fd(struct fa_outfile *o, const char *path)
     }
     snprintf(o->tmp, n, "%s.XXXXXX", path);
     int fd = mkstemp(o->tmp);
-    if (fd >= 0 && fchmod(fd, new_file_mode()) < 0) {
+    if (fd < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
+        free(o->tmp);
+        o->tmp = NULL;
+        return open_in_place(path);
+    }
+    if (fd < 0)
+        return -1;
+    int rc = fchmod(fd, exists ? st.st_mode & 07777 : new_file_mode());
+    if (rc == 0 && exists && geteuid() == 0)
+        rc = fchown(fd, st.st_uid, st.st_gid);
+    if (rc < 0) {
         int err = errno;
         close(fd);
         unlink(o->tmp);
@@ -116,6 +140,10 @@ int fa_outfile_close(struct fa_outfile *o, int ok)
 {
     if (fflush(o->fp) != 0 && !o->err)
         o->err = EIO;
+    /* On disk before the rename, so that a crash leaves the old FILE or
+     * the whole new one. */
+    if (o->tmp && ok && !o->err && fsync(o->fd) != 0)
+        o->err = errno;
     fclose(o->fp);
     if (o->fd > STDOUT_FILENO && close(o->fd) != 0 && !o->err)
         o->err = errno;

@@ -4,8 +4,10 @@
  * A regular file is written under a temporary name beside it and renamed
  * over FILE only once every byte is out: a full disk or any other failed
  * write leaves no partial file, and an older FILE of the same name stays
- * as it was.  What is not a regular file (a device, a pipe) is written in
- * place, and never removed.  NULL or "-" is standard output.
+ * as it was.  What replacing would change (a device, a pipe, a symbolic
+ * link, a file with other hard links) or what cannot be replaced (a folder
+ * that takes no new file) is written in place, and never removed.  NULL or
+ * "-" is standard output.
  */
 #ifndef FA_OUTFILE_H
 #define FA_OUTFILE_H

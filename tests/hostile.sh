@@ -349,6 +349,17 @@ EOF
         flows --db damaged.db
     expect_error "damaged.db: " "malformed" ".recover" -- audit --db damaged.db --site "$site"
     check_eq "damaged.db: no audit stored" 0 "$(sql "$tmp/damaged.db" 'SELECT count(*) FROM audits')"
+
+    # -o over a symbolic link writes its target, and a file replaced keeps
+    # its mode.
+    echo old >"$tmp/target.txt"
+    chmod 600 "$tmp/target.txt"
+    ln -s target.txt "$tmp/link.txt"
+    "$bin" report --db "$tmp/base.db" -o "$tmp/link.txt" || fail "report -o link.txt"
+    [ -L "$tmp/link.txt" ] || fail "-o replaced the symbolic link link.txt"
+    grep -q "^flowaudit" "$tmp/target.txt" || fail "-o did not write the link's target"
+    "$bin" report --db "$tmp/base.db" -o "$tmp/target.txt" || fail "report -o target.txt"
+    check_eq "mode of a report file replaced" 600 "$(stat -c %a "$tmp/target.txt")"
 }
 
 # ---------------------------------------------------------------- permissions
