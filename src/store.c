@@ -532,11 +532,14 @@ static void bind_name_or_null(sqlite3_stmt *st, int i, const char *name, size_t 
 
 /* A flow's values as text.  They are bound SQLITE_STATIC, as are the
  * record's own strings, so both must outlive the statement's step: SQLite
- * then copies nothing. */
+ * then copies nothing.  After the step the statement still points at them,
+ * which is safe only because bind_flow() binds every parameter again
+ * before each step. */
 struct flow_text {
     char uid[24], orig[FA_ADDR_STRLEN], resp[FA_ADDR_STRLEN], from[FA_ADDR_STRLEN];
 };
 
+/* fa_store_bind_text() without the copy. */
 static void bind_static_or_null(sqlite3_stmt *st, int i, const char *text)
 {
     if (text)
