@@ -13,7 +13,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "audit.h"
@@ -221,17 +220,7 @@ int fa_audit_command(const struct fa_audit_opts *o, const struct fa_ruleset *rs,
     char err[FA_STORE_ERRBUF_SIZE];
     struct fa_audit_result res;
 
-    /* A mistyped path would otherwise be a new, empty database that
-     * audits clean. */
-    struct stat st;
-    int found = stat(o->db_path, &st) == 0;
-    int missing = !found && errno == ENOENT;
-    if (missing || (found && S_ISREG(st.st_mode) && st.st_size == 0)) {
-        fprintf(stderr, "flowaudit: %s: %s; record flows with 'flowaudit read' first\n", o->db_path,
-                missing ? "no such database" : "empty database");
-        return FA_EXIT_USAGE;
-    }
-    struct fa_store *s = fa_store_open(o->db_path, 0, err);
+    struct fa_store *s = fa_store_open(o->db_path, FA_STORE_UPDATE, err);
     if (!s) {
         fprintf(stderr, "flowaudit: %s\n", err);
         return FA_EXIT_USAGE;
@@ -251,7 +240,7 @@ int fa_audit_command(const struct fa_audit_opts *o, const struct fa_ruleset *rs,
 int fa_report_command(const char *db_path, int64_t audit_id, int format, const char *output)
 {
     char err[FA_STORE_ERRBUF_SIZE];
-    struct fa_store *s = fa_store_open(db_path, 1, err);
+    struct fa_store *s = fa_store_open(db_path, FA_STORE_READ, err);
     int status = FA_EXIT_USAGE;
 
     if (!s) {

@@ -873,7 +873,7 @@ static int begin_run(struct run *r)
 static int open_store(struct run *r)
 {
     char ferr[FA_ERRBUF_SIZE];
-    r->store = fa_store_open(r->o->db_path, 0, r->errbuf);
+    r->store = fa_store_open(r->o->db_path, FA_STORE_CREATE, r->errbuf);
     if (!r->store) {
         /* The likely cause, with -Z, is that the user may not write there. */
         if (r->o->user)

@@ -370,7 +370,7 @@ static int cmd_output(int argc, char **argv, int is_export)
     }
 
     char err[FA_STORE_ERRBUF_SIZE];
-    struct fa_store *s = fa_store_open(db, 1, err);
+    struct fa_store *s = fa_store_open(db, FA_STORE_READ, err);
     if (!s) {
         fprintf(stderr, "flowaudit: %s\n", err);
         return EXIT_USAGE;

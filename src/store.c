@@ -236,7 +236,8 @@ static int bind_count_or_null(sqlite3_stmt *st, int i, int has, uint64_t n)
 
 /* Refuses what is not ours before anything is written: the application
  * id is checked first because another program may use user_version too. */
-static int check_database(struct fa_store *s, int readonly, int64_t *version, char *errbuf)
+static int check_database(struct fa_store *s, enum fa_store_mode mode, int64_t *version,
+                          char *errbuf)
 {
     int64_t app_id = 0, objects = 0;
     int64_t have = (int64_t)fa_schema_count;
@@ -258,12 +259,12 @@ static int check_database(struct fa_store *s, int readonly, int64_t *version, ch
                            s->path, (long long)*version, (long long)have);
         return -1;
     }
-    if (readonly && *version == 0 && objects == 0) {
+    if (mode != FA_STORE_CREATE && *version == 0 && objects == 0) {
         fa_store_set_error(errbuf, "%s: empty database; record flows with 'flowaudit read' first",
                            s->path);
         return -1;
     }
-    if (readonly && *version < have) {
+    if (mode == FA_STORE_READ && *version < have) {
         fa_store_set_error(errbuf,
                            "%s: database schema version %lld is older than this flowaudit (%lld);"
                            " run a command that writes to it (read, capture) to upgrade it",
@@ -354,7 +355,7 @@ static void folder_of(const char *path, char *dir, size_t size)
  * for a command that only reads, a new one in a folder that does not
  * exist or cannot be written.  Returns -1 with errbuf for one of those;
  * *exists says whether the file was there. */
-static int check_path(const char *path, int readonly, int *exists, char *errbuf)
+static int check_path(const char *path, enum fa_store_mode mode, int *exists, char *errbuf)
 {
     struct stat st;
     char dir[4096];
@@ -366,7 +367,7 @@ static int check_path(const char *path, int readonly, int *exists, char *errbuf)
     }
     if (*exists || errno != ENOENT)
         return 0;
-    if (readonly) {
+    if (mode != FA_STORE_CREATE) {
         fa_store_set_error(errbuf, "%s: no such database; record flows with 'flowaudit read' first",
                            path);
         return -1;
@@ -430,8 +431,9 @@ static void remove_created(const char *path)
     }
 }
 
-struct fa_store *fa_store_open(const char *path, int readonly, char *errbuf)
+struct fa_store *fa_store_open(const char *path, enum fa_store_mode mode, char *errbuf)
 {
+    int readonly = mode == FA_STORE_READ;
     /* NOMUTEX: a store is used by one thread at a time (writer.h hands it
      * over whole), so SQLite's own locking on every call is waste. */
     int flags = SQLITE_OPEN_NOMUTEX |
@@ -445,7 +447,7 @@ struct fa_store *fa_store_open(const char *path, int readonly, char *errbuf)
         free(s);
         return NULL;
     }
-    if (check_path(path, readonly, &existed, errbuf) < 0) {
+    if (check_path(path, mode, &existed, errbuf) < 0) {
         fa_store_close(s);
         return NULL;
     }
@@ -454,7 +456,7 @@ struct fa_store *fa_store_open(const char *path, int readonly, char *errbuf)
         goto fail;
     }
     sqlite3_busy_timeout(s->db, FA_BUSY_TIMEOUT_MS);
-    if (check_database(s, readonly, &version, errbuf) < 0)
+    if (check_database(s, mode, &version, errbuf) < 0)
         goto fail;
     if (!readonly && configure_writer(s, errbuf) < 0)
         goto fail;

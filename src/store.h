@@ -79,13 +79,23 @@ struct fa_flow_filter {
 
 void fa_flow_filter_init(struct fa_flow_filter *f);
 
+/* How a command opens its database.  The values of the first two are
+ * those of a "read-only" flag. */
+enum fa_store_mode {
+    FA_STORE_CREATE = 0, /* writable; created when missing (read, capture) */
+    FA_STORE_READ = 1,   /* read-only; must hold flows' schema (flows, report) */
+    FA_STORE_UPDATE = 2  /* writable; must exist and not be empty (audit) */
+};
+
 /* Open (creating and migrating when writable) the database at path.
  * Returns NULL with a message in errbuf.  A file that is not SQLite, a
  * SQLite database of another application, or a schema newer than this
- * binary is refused.  A read-only open needs the schema this binary
- * writes: an older (or empty) database is refused with a message asking
- * for a command that writes to it, which upgrades it. */
-struct fa_store *fa_store_open(const char *path, int readonly, char *errbuf);
+ * binary is refused.  FA_STORE_READ and FA_STORE_UPDATE refuse a missing
+ * or empty database: a mistyped path must not become a new, empty
+ * database that audits clean.  A read-only open needs the schema this
+ * binary writes: an older database is refused with a message asking for a
+ * command that writes to it, which upgrades it. */
+struct fa_store *fa_store_open(const char *path, enum fa_store_mode mode, char *errbuf);
 
 /* Closes the store.  A transaction still open is rolled back: only what
  * fa_store_commit() or fa_store_end_audit() committed stays. */

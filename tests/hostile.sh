@@ -322,6 +322,8 @@ test_databases() {
     expect_error "nowhere/x.db: cannot create the database: folder nowhere does not exist" -- \
         read -q --db nowhere/x.db "$samples/healthy.pcap"
     expect_error "nowhere/x.db: no such database" -- flows --db nowhere/x.db
+    expect_error "missing.db: no such database" -- audit --db missing.db --site "$site"
+    [ -e "$tmp/missing.db" ] && fail "audit created missing.db"
     [ -e "$tmp/nowhere" ] && fail "a command created the folder nowhere"
 
     # An empty file is a new database for read, and nothing to audit.
