@@ -86,19 +86,26 @@ read_opts=(-q --tcp-timeout 1 --udp-timeout 1 --attempt-timeout 1 --icmp-timeout
 
 # ---------------------------------------------------------------- read
 
+# start_read_run PCAP DB GO: generates PCAP and starts `read -` into DB
+# (its pid in $fa), fed half of it through a FIFO, the rest once the file
+# GO exists; returns once a batch is committed, 1 if none is (after
+# saying so).
+start_read_run() {
+    python3 "$helper" gen "$1" || { fail "cannot generate the capture"; return 1; }
+    mkfifo "$tmp/fifo"
+    python3 "$helper" feed "$1" 0.5 "$3" >"$tmp/fifo" &
+    pids+=($!)
+    "$bin" read "${read_opts[@]}" --db "$2" - <"$tmp/fifo" 2>"$tmp/err" &
+    fa=$!
+    pids+=("$fa")
+    wait_for "$2" "SELECT checkpoint IS NOT NULL FROM runs WHERE id = 1" && return 0
+    fail "no committed batch showed in the run's row: $(cat "$tmp/err")"
+    return 1
+}
+
 group_read_sigkill() {
     local pcap=$tmp/all.pcap db=$tmp/killed.db
-    python3 "$helper" gen "$pcap" || { fail "cannot generate the capture"; return; }
-    mkfifo "$tmp/fifo"
-    python3 "$helper" feed "$pcap" 0.5 "$tmp/go" >"$tmp/fifo" &
-    pids+=($!)
-    "$bin" read "${read_opts[@]}" --db "$db" - <"$tmp/fifo" 2>"$tmp/err" &
-    local fa=$!
-    pids+=("$fa")
-    if ! wait_for "$db" "SELECT checkpoint IS NOT NULL FROM runs WHERE id = 1"; then
-        fail "no committed batch showed in the run's row: $(cat "$tmp/err")"
-        return
-    fi
+    start_read_run "$pcap" "$db" "$tmp/go" || return
     # More packets, and the kill as soon as another batch is committed:
     # it lands while the run reads and writes.
     local first
@@ -174,17 +181,7 @@ $(head -n "$n" "$tmp/all.txt" | diff - "$tmp/killed.txt" | head -10)"
 # those packets records them.
 group_read_sigterm() {
     local pcap=$tmp/all.pcap db=$tmp/stopped.db
-    python3 "$helper" gen "$pcap" || { fail "cannot generate the capture"; return; }
-    mkfifo "$tmp/fifo"
-    python3 "$helper" feed "$pcap" 0.5 "$tmp/never" >"$tmp/fifo" &
-    pids+=($!)
-    "$bin" read "${read_opts[@]}" --db "$db" - <"$tmp/fifo" 2>"$tmp/err" &
-    local fa=$!
-    if ! wait_for "$db" "SELECT checkpoint IS NOT NULL FROM runs WHERE id = 1"; then
-        fail "no committed batch showed in the run's row: $(cat "$tmp/err")"
-        kill -9 "$fa"
-        return
-    fi
+    start_read_run "$pcap" "$db" "$tmp/never" || return
     kill -TERM "$fa"
     wait "$fa"
     check_eq "read stopped by SIGTERM: status" 2 "$?"
@@ -276,16 +273,23 @@ check_connections() {
     [ $bad -le 5 ] || fail "... $bad connections in all"
 }
 
+# start_live_run DB: a server, `capture --checkpoint 1` into DB, and a
+# client making connections, until the first checkpoint shows; 1 if any
+# of it fails (after saying so).
+start_live_run() {
+    start_server || return 1
+    start_capture "$1" --checkpoint 1 || return 1
+    start_client
+    wait_for "$1" "SELECT checkpoint IS NOT NULL FROM runs" ||
+        { fail "no checkpoint showed in the run's row"; return 1; }
+}
+
 group_capture_sigkill() {
     need_root
     local db=$tmp/live.db
-    start_server || return
-    start_capture "$db" --checkpoint 1 || return
-    start_client
     # Two checkpoints, the second after some connection had closed, so
     # that the check below covers connections.
-    wait_for "$db" "SELECT checkpoint IS NOT NULL FROM runs" ||
-        { fail "no checkpoint showed in the run's row"; return; }
+    start_live_run "$db" || return
     local first
     first=$(checkpoint_us "$db")
     local c1
@@ -314,11 +318,7 @@ group_capture_sigkill() {
 group_capture_sigterm() {
     need_root
     local db=$tmp/live.db
-    start_server || return
-    start_capture "$db" --checkpoint 1 || return
-    start_client
-    wait_for "$db" "SELECT checkpoint IS NOT NULL FROM runs" ||
-        { fail "no checkpoint showed in the run's row"; return; }
+    start_live_run "$db" || return
     stop_client
     kill -TERM "$fa"
     wait "$fa"
