@@ -64,17 +64,19 @@ struct fa_flow_record {
     uint8_t icmp_error_v6; /* the error was ICMPv6 */
     struct fa_addr icmp_error_from;
 
+    enum fa_flow_end end;
+
     /* What the flow's first bytes said (streams.h); app_proto 0 when they
      * said nothing or were not looked at. */
     uint8_t app_proto; /* enum fa_app */
     uint16_t tls_version;
+    /* The names come last: most flows have none, and the writer queues a
+     * record without them when they are empty (writer.c). */
     char server_name[256]; /* TLS SNI or HTTP Host; "" when none */
     /* The name a DNS answer gave the responder's address before the flow
      * began, as the capture saw it; "" when none.  Filled by the caller
      * that knows the answers (capture.c), not by the flow table. */
     char dns_name[256];
-
-    enum fa_flow_end end;
 };
 
 /* Called for each record; final is 0 for a checkpoint of a live flow. */

@@ -76,7 +76,7 @@ def udp_flow(c, s, cp, sp):
     return [frame(c, s, 17, udp(cp, sp, b"q" * 20)), frame(s, c, 17, udp(sp, cp, b"r" * 40))]
 
 
-def gen_packets(nflows=20000):
+def gen_packets(nflows=80000):
     """Flows one after another, a packet every 100 us; every 2500 flows a
     quiet second and a half, after which one packet ends the hundreds of
     UDP flows and attempts that timed out meanwhile, so batches of records

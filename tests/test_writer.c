@@ -193,13 +193,14 @@ static void test_no_lock_between_batches(void **state)
     w = fa_writer_start(s, err);
     assert_non_null(w);
 
-    /* Two full batches handed over and a third being filled. */
-    while (seq < 2 * FA_WRITER_BATCH + 100) {
+    /* Two full hand-overs, of several batches each, and a third being
+     * filled. */
+    while (seq < 2 * FA_WRITER_HANDOVER + 100) {
         r = flow(++seq);
         t.packets++;
         assert_int_equal(fa_writer_put(w, &r, &t), 0);
     }
-    assert_int_equal(wait_for_flows(path, 1, 2 * FA_WRITER_BATCH), 2 * FA_WRITER_BATCH);
+    assert_int_equal(wait_for_flows(path, 1, 2 * FA_WRITER_HANDOVER), 2 * FA_WRITER_HANDOVER);
     assert_true(lock_is_free(path));
 
     other = open_ok(path);
@@ -210,7 +211,7 @@ static void test_no_lock_between_batches(void **state)
     assert_int_equal(fa_store_commit(other, err), 0);
 
     /* The first run goes on, undisturbed. */
-    while (seq < 3 * FA_WRITER_BATCH + 200) {
+    while (seq < 3 * FA_WRITER_HANDOVER + 200) {
         r = flow(++seq);
         t.packets++;
         assert_int_equal(fa_writer_put(w, &r, &t), 0);
@@ -230,8 +231,8 @@ static void test_no_lock_between_batches(void **state)
     sqlite3_close(db);
 }
 
-/* Every commit carries the totals as they stood when its batch was handed
- * over, even though the caller keeps counting right after. */
+/* The last commit of a hand-over carries the totals as they stood when it
+ * was handed over, even though the caller keeps counting right after. */
 static void test_totals_in_every_commit(void **state)
 {
     const char *path = db_path("totals.db");
@@ -248,37 +249,39 @@ static void test_totals_in_every_commit(void **state)
     w = fa_writer_start(s, err);
     assert_non_null(w);
     t.first_packet_ns = 1700000000000000000;
-    for (uint64_t seq = 1; seq <= FA_WRITER_BATCH; seq++) {
+    for (uint64_t seq = 1; seq <= FA_WRITER_HANDOVER; seq++) {
         r = flow(seq);
         t.packets = 3 * seq, t.bytes = 300 * seq, t.flows = seq + 7;
         t.last_packet_ns = r.last_ns;
         t.decode_errors[FA_DECODE_NOT_IP] = seq / 2;
         assert_int_equal(fa_writer_put(w, &r, &t), 0);
     }
-    /* The caller counts on while the batch is written. */
+    /* The caller counts on while the hand-over is written. */
     t.packets = 1, t.bytes = 1, t.flows = 1, t.decode_errors[FA_DECODE_NOT_IP] = 1;
 
-    assert_int_equal(wait_for_flows(path, 1, FA_WRITER_BATCH), FA_WRITER_BATCH);
+    assert_int_equal(wait_for_flows(path, 1, FA_WRITER_HANDOVER), FA_WRITER_HANDOVER);
     db = other_connection(path);
-    assert_int_equal(query_int(db, "SELECT packets FROM runs"), 3 * FA_WRITER_BATCH);
-    assert_int_equal(query_int(db, "SELECT bytes FROM runs"), 300 * FA_WRITER_BATCH);
-    assert_int_equal(query_int(db, "SELECT flows FROM runs"), FA_WRITER_BATCH + 7);
+    assert_int_equal(query_int(db, "SELECT packets FROM runs"), 3 * FA_WRITER_HANDOVER);
+    assert_int_equal(query_int(db, "SELECT bytes FROM runs"), 300 * FA_WRITER_HANDOVER);
+    assert_int_equal(query_int(db, "SELECT flows FROM runs"), FA_WRITER_HANDOVER + 7);
     assert_int_equal(query_int(db, "SELECT ended FROM runs"), -1);
     assert_int_equal(query_int(db, "SELECT count FROM decode_errors WHERE reason = 'not-ip'"),
-                     FA_WRITER_BATCH / 2);
+                     FA_WRITER_HANDOVER / 2);
     assert_int_equal(query_int(db, "SELECT round(first_packet) FROM runs"), 1700000000);
 
     /* A commit without records still writes the totals. */
-    t.packets = 5 * FA_WRITER_BATCH;
+    t.packets = 5 * FA_WRITER_HANDOVER;
     assert_int_equal(fa_writer_commit(w, &t, err), 0);
-    assert_int_equal(query_int(db, "SELECT packets FROM runs"), 5 * FA_WRITER_BATCH);
+    assert_int_equal(query_int(db, "SELECT packets FROM runs"), 5 * FA_WRITER_HANDOVER);
     assert_int_equal(fa_writer_stop(w, &t, err), 0);
     sqlite3_close(db);
     fa_store_close(s);
 }
 
-/* A batch that fails is rolled back whole, the lock is given back, and
- * the writer refuses what comes after, saying why. */
+/* A batch that fails is rolled back whole, the batches before it in its
+ * hand-over stay committed, each with the totals as they stood when its
+ * last record was queued, the lock is given back, and the writer refuses
+ * what comes after, saying why. */
 static void test_failed_batch_rolled_back(void **state)
 {
     const char *path = db_path("failed.db");
@@ -289,6 +292,7 @@ static void test_failed_batch_rolled_back(void **state)
     struct fa_writer *w;
     sqlite3 *db;
     int rc = 0;
+    const uint64_t bad = 1 + 2 * FA_WRITER_BATCH + 100; /* in the third batch */
 
     (void)state;
     memset(&t, 0, sizeof t);
@@ -299,29 +303,93 @@ static void test_failed_batch_rolled_back(void **state)
     t.packets = 1;
     assert_int_equal(fa_writer_commit(w, &t, err), 0);
 
-    for (uint64_t seq = 2; seq <= 2 * FA_WRITER_BATCH + 1; seq++) {
+    for (uint64_t seq = 2; seq <= 2 * FA_WRITER_HANDOVER + 1; seq++) {
         r = flow(seq);
-        if (seq == 100)
+        if (seq == bad)
             r.end = (enum fa_flow_end)42; /* the store refuses it */
         t.packets = seq;
         rc |= fa_writer_put(w, &r, &t);
     }
-    /* The second batch is handed over after the first failed. */
+    /* The second hand-over is made after the first failed. */
     assert_int_equal(rc, -1);
     assert_int_equal(fa_writer_commit(w, &t, err), -1);
-    snprintf(want, sizeof want, "%s: flow 100: unknown end reason 42", path);
+    snprintf(want, sizeof want, "%s: flow %llu: unknown end reason 42", path,
+             (unsigned long long)bad);
     assert_string_equal(err, want);
     assert_true(lock_is_free(path));
 
     db = other_connection(path);
-    assert_int_equal(query_int(db, "SELECT count(*) FROM flows"), 0);
-    assert_int_equal(query_int(db, "SELECT packets FROM runs"), 1);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM flows"), 2 * FA_WRITER_BATCH);
+    assert_int_equal(query_int(db, "SELECT max(seq) FROM flows"), 1 + 2 * FA_WRITER_BATCH);
+    assert_int_equal(query_int(db, "SELECT packets FROM runs"), 1 + 2 * FA_WRITER_BATCH);
     sqlite3_close(db);
     t.ended_ns = 1;
     assert_int_equal(fa_writer_stop(w, &t, err), -1);
     assert_string_equal(err, want);
     fa_store_close(s);
     assert_int_equal(query_int(db = other_connection(path), "SELECT ended FROM runs"), -1);
+    sqlite3_close(db);
+}
+
+/* A record's names reach the store as they were queued, whatever their
+ * length, and so do the fields before them; a record without names stays
+ * without. */
+static void test_names_kept(void **state)
+{
+    const char *path = db_path("names.db");
+    struct fa_store *s = open_ok(path);
+    struct fa_run_totals t;
+    struct fa_flow_record r;
+    char err[FA_STORE_ERRBUF_SIZE] = "", sql[700], longest[256];
+    struct fa_writer *w;
+    sqlite3 *db;
+    /* Enough long names to outgrow the first name buffer a few times. */
+    const uint64_t n = 2000;
+
+    (void)state;
+    memset(&t, 0, sizeof t);
+    memset(longest, 'a', sizeof longest - 1);
+    longest[sizeof longest - 1] = '\0';
+    assert_int_equal(begin_run(s, "named.pcap"), 1);
+    w = fa_writer_start(s, err);
+    assert_non_null(w);
+    for (uint64_t seq = 1; seq <= n; seq++) {
+        r = flow(seq);
+        r.orig_pkts = seq;
+        if (seq % 4 == 1)
+            snprintf(r.server_name, sizeof r.server_name, "s%llu.example", (unsigned long long)seq);
+        if (seq % 4 == 2)
+            snprintf(r.dns_name, sizeof r.dns_name, "%s", longest);
+        if (seq % 4 == 3) {
+            snprintf(r.server_name, sizeof r.server_name, "%s", longest);
+            snprintf(r.dns_name, sizeof r.dns_name, "d%llu.example", (unsigned long long)seq);
+        }
+        t.flows = seq;
+        assert_int_equal(fa_writer_put(w, &r, &t), 0);
+    }
+    assert_int_equal(fa_writer_stop(w, &t, err), 0);
+    fa_store_close(s);
+
+    db = other_connection(path);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM flows"), n);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM flows WHERE orig_pkts <> seq"), 0);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM flows WHERE seq % 4 = 0 AND "
+                                   "(server_name IS NOT NULL OR dns_name IS NOT NULL)"),
+                     0);
+    assert_int_equal(query_int(db, "SELECT count(*) FROM flows WHERE seq % 4 = 1 AND "
+                                   "(server_name <> 's' || seq || '.example' OR dns_name IS NOT "
+                                   "NULL)"),
+                     0);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM flows WHERE seq %% 4 = 2 AND "
+             "(server_name IS NOT NULL OR dns_name IS NOT '%s')",
+             longest);
+    assert_int_equal(query_int(db, sql), 0);
+    snprintf(sql, sizeof sql,
+             "SELECT count(*) FROM flows WHERE seq %% 4 = 3 AND "
+             "(server_name IS NOT '%s' OR dns_name IS NOT 'd' || seq || '.example')",
+             longest);
+    assert_int_equal(query_int(db, sql), 0);
     sqlite3_close(db);
 }
 
@@ -372,6 +440,7 @@ int main(void)
         cmocka_unit_test(test_no_lock_between_batches),
         cmocka_unit_test(test_totals_in_every_commit),
         cmocka_unit_test(test_failed_batch_rolled_back),
+        cmocka_unit_test(test_names_kept),
         cmocka_unit_test(test_waits_for_lock),
     };
     int rc;
