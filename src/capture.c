@@ -934,17 +934,69 @@ static int put_name(void *ctx, const char *name, const struct fa_addr *addr, int
     return fa_store_put_name(s, name, addr, first_ns, last_ns, err) < 0 ? -1 : 0;
 }
 
+/* The names as store_names() writes them: sorted by name, then address,
+ * the names table's key order, so that SQLite appends to its b-tree
+ * rather than inserting all over it. */
+struct name_row {
+    const char *name;
+    const struct fa_addr *addr;
+    int64_t first_ns, last_ns;
+};
+
+struct name_rows {
+    struct name_row *v;
+    size_t n, size;
+};
+
+static int collect_name(void *ctx, const char *name, const struct fa_addr *addr, int64_t first_ns,
+                        int64_t last_ns)
+{
+    struct name_rows *rows = ctx;
+    if (rows->n == rows->size) {
+        size_t size = rows->size ? rows->size * 2 : 1024;
+        struct name_row *v = realloc(rows->v, size * sizeof *v);
+        if (!v)
+            return -1;
+        rows->v = v;
+        rows->size = size;
+    }
+    rows->v[rows->n++] = (struct name_row){name, addr, first_ns, last_ns};
+    return 0;
+}
+
+static int compare_name_rows(const void *a, const void *b)
+{
+    const struct name_row *x = a, *y = b;
+    int c = strcmp(x->name, y->name);
+    return c ? c : memcmp(x->addr->b, y->addr->b, sizeof x->addr->b);
+}
+
+static int put_names(struct run *r)
+{
+    struct name_writer w = {r, 0};
+    struct name_rows rows = {0};
+    if (fa_names_each(r->names, collect_name, &rows) != 0) {
+        /* Out of memory to sort them: in the table's own order, slower. */
+        free(rows.v);
+        return fa_names_each(r->names, put_name, &w);
+    }
+    if (rows.n) /* rows.v is NULL then, which qsort() must not be given */
+        qsort(rows.v, rows.n, sizeof *rows.v, compare_name_rows);
+    int rc = 0;
+    for (size_t i = 0; i < rows.n && rc == 0; i++)
+        rc = put_name(&w, rows.v[i].name, rows.v[i].addr, rows.v[i].first_ns, rows.v[i].last_ns);
+    free(rows.v);
+    return rc;
+}
+
 /* The writer thread has stopped, so the store is this thread's again.
  * The final totals go in the last transaction: the run is ended only once
  * its names are in. */
 static int store_names(struct run *r)
 {
-    struct name_writer w = {r, 0};
-
     if (fa_store_begin(r->store, r->errbuf) < 0)
         return -1;
-    if (fa_names_each(r->names, put_name, &w) != 0 ||
-        fa_store_put_totals(r->store, &r->totals, r->errbuf) < 0 ||
+    if (put_names(r) != 0 || fa_store_put_totals(r->store, &r->totals, r->errbuf) < 0 ||
         fa_store_commit(r->store, r->errbuf) < 0) {
         fa_store_rollback(r->store);
         return -1;
