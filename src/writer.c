@@ -82,9 +82,11 @@ static void unpack(const struct handover *h, const struct queued *q, struct fa_f
     r->server_name[0] = r->dns_name[0] = '\0';
     if (q->names == NO_NAMES)
         return;
+    /* queue_names() wrote both, each within its field's size. */
     const char *server_name = h->names + q->names;
-    const char *dns_name = server_name + strlen(server_name) + 1;
-    memcpy(r->server_name, server_name, strlen(server_name) + 1);
+    size_t s_len = strlen(server_name);
+    const char *dns_name = server_name + s_len + 1;
+    memcpy(r->server_name, server_name, s_len + 1);
     memcpy(r->dns_name, dns_name, strlen(dns_name) + 1);
 }
 
