@@ -9,6 +9,10 @@
  *     the one the caller is reading included, so the thread never writes a
  *     block the caller may still read; both wait on the mutex only once a
  *     block, never per packet;
+ *   - the two threads write to separate cache lines: the thread sets a
+ *     block's fields once, when it hands the block over, and the caller
+ *     keeps its place in a line of its own, so that neither write makes
+ *     the other thread's next read miss;
  *   - a block holds whole records (a pcap_pkthdr, the prepare step's
  *     extra bytes, then at most FA_READAHEAD_MAX_CAPLEN bytes of the
  *     packet, each part padded to 16), in file order, each prepared before
@@ -28,12 +32,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#define CACHE_LINE 64
+
 struct block {
     u_char *buf; /* FA_READAHEAD_BLOCK_SIZE bytes */
     size_t used; /* bytes of records */
     off_t offset;
     int end_rc; /* 0, or what pcap_next_ex() returned last: this block is the last */
-};
+} __attribute__((aligned(CACHE_LINE)));
 
 struct fa_readahead {
     pcap_t *pcap;
@@ -46,12 +52,16 @@ struct fa_readahead {
     pthread_cond_t freed;  /* nfull fell, or stop was asked */
     struct block blocks[FA_READAHEAD_BLOCKS];
     int fill, take, nfull, stop;
-    /* the caller's side */
-    struct block *cur;
-    size_t pos;
+    /* the caller's side: the block it reads, its used bytes, its place */
+    struct {
+        struct block *cur;
+        size_t used, pos;
+    } __attribute__((aligned(CACHE_LINE)));
     /* the thread's side: a record read that did not fit in the last block */
-    struct pcap_pkthdr *pending_h;
-    const u_char *pending_data;
+    struct {
+        struct pcap_pkthdr *pending_h;
+        const u_char *pending_data;
+    } __attribute__((aligned(CACHE_LINE)));
 };
 
 /* What malloc() guarantees, so the extra bytes may hold any struct. */
@@ -69,23 +79,23 @@ static size_t record_size(const struct fa_readahead *ra, bpf_u_int32 caplen)
     return HEADER_SIZE + ra->extra + align_up(caplen);
 }
 
-/* Copies a record into b; 0, or -1 when it does not fit in what is left
- * (never in an empty block). */
-static int put_record(struct fa_readahead *ra, struct block *b, const struct pcap_pkthdr *h,
-                      const u_char *data)
+/* Copies a record into buf after its *used bytes; 0, or -1 when it does
+ * not fit in what is left (never in an empty block). */
+static int put_record(struct fa_readahead *ra, u_char *buf, size_t *used,
+                      const struct pcap_pkthdr *h, const u_char *data)
 {
     bpf_u_int32 caplen = h->caplen < FA_READAHEAD_MAX_CAPLEN ? h->caplen : FA_READAHEAD_MAX_CAPLEN;
     size_t n = record_size(ra, caplen);
-    if (n > FA_READAHEAD_BLOCK_SIZE - b->used)
+    if (n > FA_READAHEAD_BLOCK_SIZE - *used)
         return -1;
-    u_char *rec = b->buf + b->used;
+    u_char *rec = buf + *used;
     memcpy(rec, h, sizeof *h);
     ((struct pcap_pkthdr *)(void *)rec)->caplen = caplen;
     memcpy(rec + HEADER_SIZE + ra->extra, data, caplen);
     if (ra->prepare)
         ra->prepare(ra->prepare_ctx, (struct pcap_pkthdr *)(void *)rec,
                     rec + HEADER_SIZE + ra->extra, rec + HEADER_SIZE);
-    b->used += n;
+    *used += n;
     return 0;
 }
 
@@ -93,23 +103,27 @@ static int put_record(struct fa_readahead *ra, struct block *b, const struct pca
  * may follow, or what pcap_next_ex() returned at the end or on an error. */
 static int fill_block(struct fa_readahead *ra, struct block *b)
 {
-    b->used = 0;
+    size_t used = 0;
+    int rc;
     if (ra->pending_h) {
-        put_record(ra, b, ra->pending_h, ra->pending_data); /* fits: b is empty */
+        put_record(ra, b->buf, &used, ra->pending_h, ra->pending_data); /* fits: b is empty */
         ra->pending_h = NULL;
     }
     for (;;) {
         struct pcap_pkthdr *h;
         const u_char *data;
-        int rc = pcap_next_ex(ra->pcap, &h, &data);
+        rc = pcap_next_ex(ra->pcap, &h, &data);
         if (rc != 1)
-            return rc;
-        if (put_record(ra, b, h, data) < 0) {
+            break;
+        if (put_record(ra, b->buf, &used, h, data) < 0) {
             ra->pending_h = h; /* valid until the next pcap_next_ex() */
             ra->pending_data = data;
-            return 0;
+            rc = 0;
+            break;
         }
     }
+    b->used = used;
+    return rc;
 }
 
 static off_t file_offset(pcap_t *p)
@@ -154,7 +168,10 @@ static void free_blocks(struct fa_readahead *ra)
 struct fa_readahead *fa_readahead_start(pcap_t *p, size_t extra, fa_readahead_prepare prepare,
                                         void *ctx, char *errbuf)
 {
-    struct fa_readahead *ra = calloc(1, sizeof *ra);
+    /* Aligned as its cache-line members need: calloc() would not. */
+    struct fa_readahead *ra = aligned_alloc(_Alignof(struct fa_readahead), sizeof *ra);
+    if (ra)
+        memset(ra, 0, sizeof *ra);
     if (!ra) {
         snprintf(errbuf, PCAP_ERRBUF_SIZE, "out of memory");
         return NULL;
@@ -211,6 +228,7 @@ static void take_block(struct fa_readahead *ra)
     ra->cur = &ra->blocks[ra->take];
     ra->take = (ra->take + 1) % FA_READAHEAD_BLOCKS;
     pthread_mutex_unlock(&ra->lock);
+    ra->used = ra->cur->used;
     ra->pos = 0;
 }
 
@@ -219,7 +237,7 @@ int fa_readahead_next(struct fa_readahead *ra, struct pcap_pkthdr **h, const u_c
 {
     for (;;) {
         struct block *b = ra->cur;
-        if (b && ra->pos < b->used) {
+        if (b && ra->pos < ra->used) {
             u_char *rec = b->buf + ra->pos;
             *h = (struct pcap_pkthdr *)(void *)rec;
             *extra = rec + HEADER_SIZE;
@@ -228,7 +246,7 @@ int fa_readahead_next(struct fa_readahead *ra, struct pcap_pkthdr **h, const u_c
             /* The block was written on another core: start fetching the
              * next record's header and extra bytes while this one is
              * processed. */
-            if (ra->pos < b->used) {
+            if (ra->pos < ra->used) {
                 const u_char *next = b->buf + ra->pos;
                 for (size_t at = 0; at < HEADER_SIZE + ra->extra; at += 64)
                     __builtin_prefetch(next + at);
