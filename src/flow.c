@@ -97,6 +97,7 @@ struct flow {
     uint8_t hist_len;
     uint64_t hash;
     uint64_t seq;
+    uint64_t row; /* 0 until its first record */
     struct fa_addr orig_h, resp_h;
     uint16_t orig_p, resp_p;
     int64_t first_ns, last_ns; /* the packets' own timestamps */
@@ -138,6 +139,7 @@ struct fa_flow_table {
     struct list attempts; /* TCP attempts, by first SYN: by deadline */
     struct flow *free_flows;
     int64_t now_ns;
+    uint64_t rows; /* flows written at least once */
     /* No flow's deadline is earlier than this; it may be earlier than the
      * true next deadline, never later, so expiry work is skipped only when
      * there is certainly none to do. */
@@ -852,10 +854,14 @@ static int64_t nonnegative(int64_t ns)
     return ns > 0 ? ns : 0;
 }
 
-static void make_record(const struct flow *f, enum fa_flow_end end, struct fa_flow_record *r)
+static void make_record(struct fa_flow_table *t, struct flow *f, enum fa_flow_end end,
+                        struct fa_flow_record *r)
 {
     memset(r, 0, sizeof *r);
     r->seq = f->seq;
+    if (f->row == 0)
+        f->row = ++t->rows;
+    r->row = f->row;
     r->ip_version = f->ip_version;
     r->proto = f->proto;
     r->orig_h = f->orig_h;
@@ -898,7 +904,7 @@ static void make_record(const struct flow *f, enum fa_flow_end end, struct fa_fl
 static void end_flow(struct fa_flow_table *t, struct flow *f, enum fa_flow_end end)
 {
     struct fa_flow_record rec;
-    make_record(f, end, &rec);
+    make_record(t, f, end, &rec);
     t->sink(t->sink_ctx, &rec, 1);
     if (f->in_attempts)
         attempts_remove(t, f);
@@ -1310,7 +1316,7 @@ size_t fa_flow_checkpoint(struct fa_flow_table *t, size_t max)
         t->ckpt_next = f->idle.next;
         if (!f->dirty)
             continue;
-        make_record(f, FA_END_ACTIVE, &rec);
+        make_record(t, f, FA_END_ACTIVE, &rec);
         t->sink(t->sink_ctx, &rec, 0);
         f->dirty = 0;
         sent++;

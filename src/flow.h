@@ -41,6 +41,9 @@ enum fa_flow_end {
  * that opened the flow) and resp. */
 struct fa_flow_record {
     uint64_t seq; /* 1, 2, ... in the order flows were created in the run */
+    /* 1, 2, ... in the order the table first wrote its flows: a flow
+     * written again (after a checkpoint) keeps its row. */
+    uint64_t row;
     uint8_t ip_version;
     uint8_t proto; /* IP protocol number */
     struct fa_addr orig_h, resp_h;

@@ -55,6 +55,14 @@ extern const size_t fa_schema_count;
  * instead of stalling a capture indefinitely. */
 #define FA_BUSY_TIMEOUT_MS 5000
 
+/* A flow's id is its run's id times 2^40 plus its row in the run
+ * (005_flow_ids.sql). */
+#define ROW_BITS 40
+#define SPELL(x) #x
+#define SPELLED(x) SPELL(x)
+#define MAX_ROW ((INT64_C(1) << ROW_BITS) - 1)
+#define MAX_RUN_ID ((INT64_C(1) << (63 - ROW_BITS)) - 1)
+
 static const char *const sql_text[SQL_COUNT] = {
     /* IMMEDIATE: the write lock is taken, or waited for, here.  A deferred
      * transaction asks for it at its first write, where SQLite may return
@@ -64,14 +72,15 @@ static const char *const sql_text[SQL_COUNT] = {
     [SQL_INSERT_RUN] = "INSERT INTO runs (mode, source, filter, sensor, version, started)"
                        " VALUES (?, ?, ?, ?, ?, ?)",
     [SQL_UPSERT_FLOW] =
-        "INSERT INTO flows (run_id, seq, uid, ip_version, proto, orig_h, orig_p, resp_h, resp_p,"
+        "INSERT INTO flows (id, run_id, seq, uid, ip_version, proto, orig_h, orig_p, resp_h, "
+        "resp_p,"
         " first_seen, last_seen, orig_pkts, orig_ip_bytes, orig_bytes, resp_pkts, resp_ip_bytes,"
         " resp_bytes, conn_state, history, syn_count, syn_to_synack, synack_to_ack,"
         " icmp_error_type, icmp_error_code, icmp_error_v6, icmp_error_from, end_reason,"
         " app_proto, server_name, tls_version, dns_name)"
-        " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
+        " VALUES (?32, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17,"
         " ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"
-        " ON CONFLICT (run_id, seq) DO UPDATE SET"
+        " ON CONFLICT (id) DO UPDATE SET"
         " ip_version = ?4, proto = ?5, orig_h = ?6, orig_p = ?7, resp_h = ?8, resp_p = ?9,"
         " first_seen = ?10, last_seen = ?11, orig_pkts = ?12, orig_ip_bytes = ?13,"
         " orig_bytes = ?14, resp_pkts = ?15, resp_ip_bytes = ?16, resp_bytes = ?17,"
@@ -502,6 +511,15 @@ int64_t fa_store_begin_run(struct fa_store *s, const struct fa_run_info *info, c
     s->run_id = 0;
     if (fa_store_commit(s, errbuf) < 0)
         return -1;
+    int64_t last = 0;
+    if (query_int(s, "SELECT coalesce(max(id), 0) FROM runs", &last, errbuf) < 0)
+        return -1;
+    if (last >= MAX_RUN_ID) {
+        fa_store_set_error(errbuf,
+                           "%s: holds the most runs a database can (%lld); record into a new one",
+                           s->path, (long long)MAX_RUN_ID);
+        return -1;
+    }
     sqlite3_bind_text(st, 1, info->mode ? info->mode : "", -1, SQLITE_TRANSIENT);
     sqlite3_bind_text(st, 2, info->source ? info->source : "", -1, SQLITE_TRANSIENT);
     fa_store_bind_text(st, 3, info->filter);
@@ -558,6 +576,7 @@ static void bind_flow(struct fa_store *s, sqlite3_stmt *st, const struct fa_flow
     fa_store_uid(s->run_id, r->seq, tx->uid);
     sqlite3_bind_int64(st, 1, s->run_id);
     sqlite3_bind_int64(st, 2, (sqlite3_int64)r->seq);
+    sqlite3_bind_int64(st, 32, s->run_id << ROW_BITS | (sqlite3_int64)r->row);
     sqlite3_bind_text(st, 3, tx->uid, -1, SQLITE_STATIC);
     sqlite3_bind_int(st, 4, r->ip_version);
     sqlite3_bind_int(st, 5, r->proto);
@@ -603,6 +622,13 @@ int fa_store_put_flow(struct fa_store *s, const struct fa_flow_record *rec, char
     if (!end) {
         fa_store_set_error(errbuf, "%s: flow %llu: unknown end reason %d", s->path,
                            (unsigned long long)rec->seq, (int)rec->end);
+        return -1;
+    }
+    if (rec->row == 0 || rec->row > (uint64_t)MAX_ROW) {
+        fa_store_set_error(
+            errbuf, "%s: flow %llu: row %llu is outside 1 to %lld; a run writes no more flows",
+            s->path, (unsigned long long)rec->seq, (unsigned long long)rec->row,
+            (long long)MAX_ROW);
         return -1;
     }
     bind_flow(s, s->stmt[SQL_UPSERT_FLOW], rec, end, &tx);
@@ -721,7 +747,9 @@ static void build_select(unsigned shape, char *sql, size_t size)
         {FILTER_HOST, "(orig_h = ?2 OR resp_h = ?2)"},
         {FILTER_PORT, "(orig_p = ?3 OR resp_p = ?3)"},
         {FILTER_PROTO, "(proto = ?4 OR (?4 = 1 AND proto = 58))"},
-        {FILTER_RUN, "run_id = ?5"},
+        /* The run's range of ids: read through the table's own key. */
+        {FILTER_RUN, "(id BETWEEN ?5 << " SPELLED(ROW_BITS) " AND ((?5 + 1) << " SPELLED(
+                         ROW_BITS) ") - 1 AND run_id = ?5)"},
     };
     size_t n = (size_t)snprintf(sql, size, "SELECT " FLOW_COLUMNS " FROM flows");
     const char *joiner = " WHERE ";
@@ -822,6 +850,7 @@ static int read_flow(sqlite3_stmt *st, struct fa_stored_flow *f)
     memset(f, 0, sizeof *f);
     f->id = sqlite3_column_int64(st, 0);
     f->run_id = sqlite3_column_int64(st, 1);
+    r->row = (uint64_t)(f->id & MAX_ROW);
     r->seq = (uint64_t)sqlite3_column_int64(st, 2);
     copy_text(f->uid, sizeof f->uid, sqlite3_column_text(st, 3));
     r->ip_version = (uint8_t)sqlite3_column_int(st, 4);

@@ -606,6 +606,30 @@ static void test_checkpoint_sends_changed_flows_only(void **st)
     assert_int_equal(fx->sink.n, 3);
     assert_int_equal(fx->sink.final[2], 1);
     assert_int_equal(fx->sink.recs[2].seq, fx->sink.recs[0].seq);
+    /* Written again, it keeps the row its first record took. */
+    assert_int_equal(fx->sink.recs[0].row, 1);
+    assert_int_equal(fx->sink.recs[1].row, 1);
+    assert_int_equal(fx->sink.recs[2].row, 1);
+    fixture_done(fx);
+}
+
+/* Rows number the flows in the order they are first written, which is not
+ * the order they were created in (seq). */
+static void test_rows_in_write_order(void **st)
+{
+    (void)st;
+    struct fixture *fx = fixture_new();
+    struct fa_packet a = udp_pkt(CLIENT, 30), b = udp_pkt(CLIENT, 30);
+    b.sport++;
+    fa_flow_packet(fx->t, &a, T0);
+    fa_flow_packet(fx->t, &b, T0 + MS);
+    fa_flow_packet(fx->t, &a, T0 + 2 * MS);
+    fa_flow_flush(fx->t); /* idlest first: b, then a */
+    assert_int_equal(fx->sink.n, 2);
+    assert_int_equal(fx->sink.recs[0].seq, 2);
+    assert_int_equal(fx->sink.recs[0].row, 1);
+    assert_int_equal(fx->sink.recs[1].seq, 1);
+    assert_int_equal(fx->sink.recs[1].row, 2);
     fixture_done(fx);
 }
 
@@ -709,6 +733,7 @@ int main(void)
         cmocka_unit_test(test_full_table_evicts_idlest_and_counts),
         cmocka_unit_test(test_fragments_join_their_flow),
         cmocka_unit_test(test_checkpoint_sends_changed_flows_only),
+        cmocka_unit_test(test_rows_in_write_order),
         cmocka_unit_test(test_checkpoint_a_little_at_a_time),
         cmocka_unit_test(test_stream_names_reach_the_record),
         cmocka_unit_test(test_naming_wants_early_tcp_packets_until_decided),

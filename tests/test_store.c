@@ -235,6 +235,7 @@ static struct fa_flow_record fixed_flow(int i)
         r.end = FA_END_EVICTED;
         break;
     }
+    r.row = r.seq; /* written in creation order */
     return r;
 }
 
@@ -258,6 +259,7 @@ static const char *fixed_db(const char *name)
 static void assert_record_equal(const struct fa_flow_record *a, const struct fa_flow_record *b)
 {
     assert_int_equal(a->seq, b->seq);
+    assert_int_equal(a->row, b->row);
     assert_int_equal(a->ip_version, b->ip_version);
     assert_int_equal(a->proto, b->proto);
     assert_memory_equal(a->orig_h.b, b->orig_h.b, 16);
@@ -457,6 +459,37 @@ static void test_write_errors(void **state)
     assert_int_equal(fa_store_put_flow(s, &r, err), -1);
     snprintf(want, sizeof want, "%s: flow 1: unknown end reason 42", path);
     assert_string_equal(err, want);
+
+    /* A flow's id is its run's times 2^40 plus its row: rows are 1 to 2^40 - 1. */
+    r = fixed_flow(0);
+    r.row = 0;
+    assert_int_equal(fa_store_put_flow(s, &r, err), -1);
+    snprintf(want, sizeof want,
+             "%s: flow 1: row 0 is outside 1 to 1099511627775; a run writes no more flows", path);
+    assert_string_equal(err, want);
+    r.row = 1ULL << 40;
+    assert_int_equal(fa_store_put_flow(s, &r, err), -1);
+    r.row = (1ULL << 40) - 1;
+    put_flow(s, &r);
+    commit(s);
+    fa_store_close(s);
+    assert_int_equal(sql_int(path, "SELECT id FROM flows WHERE run_id = 2"),
+                     (2LL << 40) + (1LL << 40) - 1);
+
+    /* The last run id whose flows' ids fit. */
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db,
+                                  "INSERT INTO runs (id, mode, source, version, started)"
+                                  " VALUES (8388607, 'read', 'z.pcap', '0.1.0', 1)",
+                                  NULL, NULL, NULL),
+                     SQLITE_OK);
+    sqlite3_close(db);
+    s = open_ok(path, 0);
+    assert_int_equal(fa_store_begin_run(s, &info, err), -1);
+    snprintf(want, sizeof want,
+             "%s: holds the most runs a database can (8388607); record into a new one", path);
+    assert_string_equal(err, want);
     fa_store_close(s);
 }
 
@@ -535,13 +568,13 @@ static void test_names_roundtrip(void **state)
     begin_run(s, "names");
     for (size_t i = 0; i < n; i++) {
         r = fixed_flow(0);
-        r.seq = i + 1;
+        r.seq = r.row = i + 1;
         r.app_proto = cases[i].app, r.tls_version = cases[i].tls;
         strcpy(r.server_name, cases[i].name);
         put_flow(s, &r);
     }
     /* Names filling their fields, as long as a DNS name can be. */
-    longest.seq = n + 1;
+    longest.seq = longest.row = n + 1;
     memset(longest.server_name, 'a', sizeof longest.server_name - 1);
     longest.server_name[sizeof longest.server_name - 1] = '\0';
     memset(longest.dns_name, 'b', sizeof longest.dns_name - 1);
@@ -566,7 +599,7 @@ static void test_names_roundtrip(void **state)
             continue;
         }
         r = fixed_flow(0);
-        r.seq = k + 1;
+        r.seq = r.row = k + 1;
         r.app_proto = cases[k].app, r.tls_version = cases[k].tls;
         strcpy(r.server_name, cases[k].name);
         assert_record_equal(&c->flows[i].rec, &r);
@@ -589,7 +622,7 @@ static void test_names_unknown(void **state)
     begin_run(s, "unknown");
     r.app_proto = 200, r.tls_version = 0x0305;
     put_flow(s, &r);
-    r.seq = 2, r.app_proto = FA_APP_TLS, r.tls_version = 0x7f1c;
+    r.seq = r.row = 2, r.app_proto = FA_APP_TLS, r.tls_version = 0x7f1c;
     put_flow(s, &r);
     commit(s);
     fa_store_close(s);
@@ -735,7 +768,7 @@ static void test_migrate_from_version_2(void **state)
         sql_row(path, "SELECT uid, app_proto, server_name, tls_version, dns_name FROM flows"),
         "CZwCeycv4d100MtIOi|NULL|NULL|NULL|NULL");
     assert_int_equal(begin_run(s, "new.pcap"), 2);
-    named.seq = 1;
+    named.seq = named.row = 1;
     put_flow(s, &named);
     commit(s);
     fa_store_close(s);
@@ -749,6 +782,83 @@ static void test_migrate_from_version_2(void **state)
     assert_int_equal(c->flows[1].run_id, 2);
     assert_record_equal(&c->flows[1].rec, &named);
     fa_store_close(s);
+}
+
+/* A database of schema version 4, with the unique (run_id, seq) index and
+ * ids in the order flows were written across runs: migrated, each run's
+ * flows take the ids of its range in that order, the index is gone, a
+ * query by run finds them, and a flow written again by a new run updates
+ * its own row. */
+static void test_migrate_from_version_4(void **state)
+{
+    const char *path = db_path("v4.db");
+    char sql[128];
+    struct fa_flow_filter f;
+    struct fa_store *s;
+    sqlite3 *db;
+
+    (void)state;
+    assert_true(fa_schema_count >= 5);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(sqlite3_exec(db, fa_schema[i], NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = 4", 0x46417564);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    /* Run 1 wrote seq 2 then seq 1, with run 2's flow between them. */
+    assert_int_equal(
+        sqlite3_exec(db,
+                     "INSERT INTO runs (mode, source, version, started) VALUES"
+                     " ('read', 'a.pcap', '0.1.0', 1), ('read', 'b.pcap', '0.1.0', 2);"
+                     "INSERT INTO flows (id, run_id, seq, uid, ip_version, proto, orig_h, orig_p,"
+                     " resp_h, resp_p, first_seen, last_seen, orig_pkts, orig_ip_bytes,"
+                     " orig_bytes, resp_pkts, resp_ip_bytes, resp_bytes, conn_state, history,"
+                     " end_reason, server_name) VALUES"
+                     " (7, 1, 2, 'Ua2', 4, 17, '192.0.2.1', 5000, '192.0.2.2', 53, 10, 11,"
+                     " 1, 60, 32, 1, 90, 62, 'SF', 'Dd', 'timeout', NULL),"
+                     " (8, 2, 1, 'Ub1', 4, 17, '192.0.2.1', 5001, '192.0.2.2', 53, 12, 13,"
+                     " 1, 60, 32, 0, 0, 0, 'S0', 'D', 'timeout', NULL),"
+                     " (9, 1, 1, 'Ua1', 4, 6, '192.0.2.1', 40000, '192.0.2.3', 443, 5, 20,"
+                     " 9, 900, 300, 7, 7000, 6000, 'SF', 'ShADadFf', 'closed', 'x.example')",
+                     NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+    assert_int_equal(sql_int(path, "SELECT count(*) FROM pragma_index_list('flows')"), 1);
+
+    s = open_ok(path, 0);
+    fa_store_close(s);
+    assert_int_equal(sql_int(path, "PRAGMA user_version"), (int64_t)fa_schema_count);
+    assert_int_equal(sql_int(path, "SELECT count(*) FROM pragma_index_list('flows')"), 0);
+    assert_string_equal(sql_row(path, "SELECT id - (run_id << 40), run_id, seq, uid, server_name"
+                                      " FROM flows ORDER BY id"),
+                        "1|1|2|Ua2|NULL|2|1|1|Ua1|x.example|1|2|1|Ub1|NULL");
+    assert_string_equal(sql_row(path, "SELECT sum(orig_pkts), sum(resp_bytes), group_concat("
+                                      "history) FROM (SELECT * FROM flows ORDER BY id)"),
+                        "11|6062|Dd,ShADadFf,D");
+
+    s = open_ok(path, 1);
+    fa_flow_filter_init(&f);
+    f.run_id = 1;
+    assert_string_equal(seqs(query(s, &f)), "1 2");
+    f.run_id = 2;
+    assert_string_equal(seqs(query(s, &f)), "1");
+    f.run_id = 3;
+    assert_string_equal(seqs(query(s, &f)), "");
+    fa_store_close(s);
+
+    /* A new run's flow, written twice under its row. */
+    struct fa_flow_record r = fixed_flow(0);
+    s = open_ok(path, 0);
+    assert_int_equal(begin_run(s, "c.pcap"), 3);
+    r.end = FA_END_ACTIVE;
+    put_flow(s, &r);
+    commit(s);
+    r.end = FA_END_CLOSED;
+    put_flow(s, &r);
+    commit(s);
+    fa_store_close(s);
+    assert_string_equal(sql_row(path, "SELECT count(*), min(id) = (3 << 40) + 1, end_reason"
+                                      " FROM flows WHERE run_id = 3"),
+                        "1|1|closed");
 }
 
 static void test_times_keep_microseconds(void **state)
@@ -771,7 +881,7 @@ static void test_times_keep_microseconds(void **state)
     /* Times across this century come back to the microsecond. */
     for (uint64_t seq = 2; seq <= 40; seq++) {
         x = x * 6364136223846793005ULL + 1442695040888963407ULL;
-        r.seq = seq;
+        r.seq = r.row = seq;
         r.first_ns = (int64_t)(946684800000000000ULL + (x >> 11) % 3155760000000000000ULL);
         r.last_ns = r.first_ns + (int64_t)((x >> 7) % 86400000000000ULL);
         r.syn_to_synack_ns = (int64_t)((x >> 3) % 3000000000ULL);
@@ -1288,22 +1398,22 @@ static void test_output_table_app(void **state)
     begin_run(s, "apps");
     r.app_proto = FA_APP_SSH, r.tls_version = 0, r.server_name[0] = '\0', r.dns_name[0] = '\0';
     put_flow(s, &r);
-    r.seq = 2, r.app_proto = FA_APP_UNKNOWN;
+    r.seq = r.row = 2, r.app_proto = FA_APP_UNKNOWN;
     strcpy(r.server_name, "orphan.example.com");
     put_flow(s, &r);
-    r.seq = 3, r.app_proto = FA_APP_TLS;
+    r.seq = r.row = 3, r.app_proto = FA_APP_TLS;
     strcpy(r.server_name, "exactly-26-characters.test");
     put_flow(s, &r);
-    r.seq = 4, r.app_proto = FA_APP_HTTP;
+    r.seq = r.row = 4, r.app_proto = FA_APP_HTTP;
     strcpy(r.server_name, "a-rather-long-front-end-name.corp.example.com");
     put_flow(s, &r);
     /* Without a server name, the DNS name; with one, the server name. */
-    r.seq = 5, r.app_proto = FA_APP_TDS, r.server_name[0] = '\0';
+    r.seq = r.row = 5, r.app_proto = FA_APP_TDS, r.server_name[0] = '\0';
     strcpy(r.dns_name, "sqlprod.example.com");
     put_flow(s, &r);
-    r.seq = 6, r.app_proto = FA_APP_UNKNOWN;
+    r.seq = r.row = 6, r.app_proto = FA_APP_UNKNOWN;
     put_flow(s, &r);
-    r.seq = 7, r.app_proto = FA_APP_TLS;
+    r.seq = r.row = 7, r.app_proto = FA_APP_TLS;
     strcpy(r.server_name, "sni.example.com");
     put_flow(s, &r);
     commit(s);
@@ -1459,6 +1569,7 @@ int main(void)
         cmocka_unit_test(test_names_checkpoint),
         cmocka_unit_test(test_names_table),
         cmocka_unit_test(test_migrate_from_version_2),
+        cmocka_unit_test(test_migrate_from_version_4),
         cmocka_unit_test(test_times_keep_microseconds),
         cmocka_unit_test(test_checkpoint_updates),
         cmocka_unit_test(test_totals),

@@ -65,7 +65,7 @@ static struct fa_flow_record flow(uint64_t seq)
     struct fa_flow_record r;
 
     memset(&r, 0, sizeof r);
-    r.seq = seq, r.ip_version = 4, r.proto = 17;
+    r.seq = r.row = seq, r.ip_version = 4, r.proto = 17;
     r.orig_h.b[10] = r.orig_h.b[11] = 0xff, r.orig_h.b[12] = 192, r.orig_h.b[15] = 1;
     r.resp_h = r.orig_h, r.resp_h.b[15] = 2;
     r.orig_p = (uint16_t)(1024 + seq % 60000), r.resp_p = 53;
