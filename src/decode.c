@@ -163,7 +163,7 @@ static struct span span_after(const struct span *s, uint32_t off)
     return r;
 }
 
-static void map_ipv4(struct fa_addr *a, const uint8_t *v4)
+void fa_addr_from_ipv4(struct fa_addr *a, const uint8_t *v4)
 {
     memset(a->b, 0, 10);
     a->b[10] = 0xff;
@@ -669,8 +669,8 @@ static int quoted_ipv4(const struct span *q, struct fa_tuple *t)
     if (hlen < IPV4_MIN_HDR_LEN)
         return 0;
     t->proto = p[9];
-    map_ipv4(&t->src, p + 12);
-    map_ipv4(&t->dst, p + 16);
+    fa_addr_from_ipv4(&t->src, p + 12);
+    fa_addr_from_ipv4(&t->dst, p + 16);
     if ((be16(p + 6) & IPV4_OFFSET_MASK) == 0 && q->cap >= hlen)
         quoted_ports(p + hlen, q->cap - hlen, t);
     return 1;
@@ -795,8 +795,8 @@ static enum fa_decode_result decode_ipv4(struct span ip, unsigned flags, struct 
 
     pkt->ip_version = 4;
     pkt->proto = p[9];
-    map_ipv4(&pkt->src, p + 12);
-    map_ipv4(&pkt->dst, p + 16);
+    fa_addr_from_ipv4(&pkt->src, p + 12);
+    fa_addr_from_ipv4(&pkt->dst, p + 16);
     frag = be16(p + 6);
     /* Tested on frag, not on the fields just stored: reading them back as
      * one word stalls on their narrower stores. */
@@ -966,8 +966,7 @@ int fa_addr_parse(const char *s, struct fa_addr *a)
     uint8_t v4[4];
     memset(a, 0, sizeof *a);
     if (inet_pton(AF_INET, s, v4) == 1) {
-        a->b[10] = a->b[11] = 0xff;
-        memcpy(a->b + 12, v4, 4);
+        fa_addr_from_ipv4(a, v4);
         return 4;
     }
     return inet_pton(AF_INET6, s, a->b) == 1 ? 6 : 0;

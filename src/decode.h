@@ -14,6 +14,7 @@
 #define FA_DECODE_H
 
 #include <stdint.h>
+#include <string.h>
 
 /* Link types, as libpcap's pcap_datalink() reports them (DLT_*). */
 enum {
@@ -141,6 +142,21 @@ int fa_addr_parse(const char *s, struct fa_addr *a);
 
 /* 1 when the address is IPv4-mapped. */
 int fa_addr_is_v4(const struct fa_addr *a);
+
+/* The IPv4-mapped form of the 4 bytes at v4 (network order). */
+void fa_addr_from_ipv4(struct fa_addr *a, const uint8_t *v4);
+
+/* 1 when a and b are the same address: two 8-byte compares, as the
+ * lookups made for every packet want. */
+static inline int fa_addr_eq(const struct fa_addr *a, const struct fa_addr *b)
+{
+    uint64_t a0, a1, b0, b1;
+    memcpy(&a0, a->b, 8);
+    memcpy(&a1, a->b + 8, 8);
+    memcpy(&b0, b->b, 8);
+    memcpy(&b1, b->b + 8, 8);
+    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
+}
 
 /* Text form of an address (dotted quad for IPv4, RFC 5952 for IPv6)
  * into buf of at least FA_ADDR_STRLEN bytes; returns buf. */

@@ -225,28 +225,17 @@ static uint64_t key_hash(const struct fa_flow_table *t, const struct key *k)
                     fa_hash_end(t->seed, k->dst, k->dport) + k->proto);
 }
 
-/* Two 8-byte compares: this runs for every packet's lookup. */
-static int addr_eq(const struct fa_addr *a, const struct fa_addr *b)
-{
-    uint64_t a0, a1, b0, b1;
-    memcpy(&a0, a->b, 8);
-    memcpy(&a1, a->b + 8, 8);
-    memcpy(&b0, b->b, 8);
-    memcpy(&b1, b->b + 8, 8);
-    return ((a0 ^ b0) | (a1 ^ b1)) == 0;
-}
-
 /* 1 when the key names f with src as originator, -1 with src as
  * responder, 0 when it is another flow. */
 static int key_match(const struct flow *f, const struct key *k)
 {
     if (f->proto != k->proto)
         return 0;
-    if (f->orig_p == k->sport && f->resp_p == k->dport && addr_eq(&f->orig_h, k->src) &&
-        addr_eq(&f->resp_h, k->dst))
+    if (f->orig_p == k->sport && f->resp_p == k->dport && fa_addr_eq(&f->orig_h, k->src) &&
+        fa_addr_eq(&f->resp_h, k->dst))
         return 1;
-    if (f->orig_p == k->dport && f->resp_p == k->sport && addr_eq(&f->orig_h, k->dst) &&
-        addr_eq(&f->resp_h, k->src))
+    if (f->orig_p == k->dport && f->resp_p == k->sport && fa_addr_eq(&f->orig_h, k->dst) &&
+        fa_addr_eq(&f->resp_h, k->src))
         return -1;
     return 0;
 }
@@ -1045,8 +1034,8 @@ static const struct frag_slot *frag_find(struct fa_flow_table *t, const struct f
                                          int64_t ts)
 {
     const struct frag_slot *s = frag_slot(t, p);
-    if (s->used && s->id == p->frag_id && s->proto == p->proto && addr_eq(&s->src, &p->src) &&
-        addr_eq(&s->dst, &p->dst) && ts - s->ts_ns <= FRAG_LIFETIME_NS)
+    if (s->used && s->id == p->frag_id && s->proto == p->proto && fa_addr_eq(&s->src, &p->src) &&
+        fa_addr_eq(&s->dst, &p->dst) && ts - s->ts_ns <= FRAG_LIFETIME_NS)
         return s;
     return NULL;
 }

@@ -28,7 +28,6 @@
 
 #include "appproto.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -794,11 +793,7 @@ static sqlite3_stmt *select_for(struct fa_store *s, const struct fa_flow_filter 
 static int parse_addr(const unsigned char *text, struct fa_addr *a)
 {
     memset(a, 0, sizeof *a);
-    if (text && inet_pton(AF_INET, (const char *)text, a->b + 12) == 1) {
-        a->b[10] = a->b[11] = 0xff;
-        return 0;
-    }
-    return text && inet_pton(AF_INET6, (const char *)text, a->b) == 1 ? 0 : -1;
+    return text && fa_addr_parse((const char *)text, a) ? 0 : -1;
 }
 
 static void copy_text(char *dst, size_t size, const unsigned char *src)

@@ -264,17 +264,13 @@ static void slot_put(void **slot, const struct naming *n)
 
 static void nids_tuple(const struct tcp_stream *a, struct fa_tuple *t)
 {
-    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
-
     memset(t, 0, sizeof *t);
     t->proto = FA_PROTO_TCP;
     t->has_ports = 1;
     t->sport = a->addr.source;
     t->dport = a->addr.dest;
-    memcpy(t->src.b, mapped, sizeof mapped);
-    memcpy(t->src.b + 12, &a->addr.saddr, 4);
-    memcpy(t->dst.b, mapped, sizeof mapped);
-    memcpy(t->dst.b + 12, &a->addr.daddr, 4);
+    fa_addr_from_ipv4(&t->src, (const uint8_t *)&a->addr.saddr);
+    fa_addr_from_ipv4(&t->dst, (const uint8_t *)&a->addr.daddr);
 }
 
 /* The bytes a half still holds: from the stream's first, as
@@ -445,11 +441,6 @@ static uint64_t v6_hash(const struct fa_streams *s, const struct fa_packet *p)
                     fa_hash_end(s->seed, &p->dst, p->dport));
 }
 
-static int addr_eq(const struct fa_addr *a, const struct fa_addr *b)
-{
-    return memcmp(a->b, b->b, sizeof a->b) == 0;
-}
-
 /* The stream of the packet's 5-tuple; *dir is 0 when the client sent it. */
 static struct v6_stream *v6_find(struct fa_streams *s, const struct fa_packet *p, uint64_t h,
                                  int *dir)
@@ -459,13 +450,13 @@ static struct v6_stream *v6_find(struct fa_streams *s, const struct fa_packet *p
     for (struct v6_stream *e = s->buckets[h & (V6_BUCKETS - 1)]; e; e = e->hnext) {
         if (e->hash != h)
             continue;
-        if (e->t.sport == p->sport && e->t.dport == p->dport && addr_eq(&e->t.src, &p->src) &&
-            addr_eq(&e->t.dst, &p->dst)) {
+        if (e->t.sport == p->sport && e->t.dport == p->dport && fa_addr_eq(&e->t.src, &p->src) &&
+            fa_addr_eq(&e->t.dst, &p->dst)) {
             *dir = 0;
             return e;
         }
-        if (e->t.sport == p->dport && e->t.dport == p->sport && addr_eq(&e->t.src, &p->dst) &&
-            addr_eq(&e->t.dst, &p->src)) {
+        if (e->t.sport == p->dport && e->t.dport == p->sport && fa_addr_eq(&e->t.src, &p->dst) &&
+            fa_addr_eq(&e->t.dst, &p->src)) {
             *dir = 1;
             return e;
         }
