@@ -53,7 +53,7 @@ static int known_state(const char *s)
     return 0;
 }
 
-static void sink(void *ctx, const struct fa_flow_record *rec, int final)
+static void sink(void *ctx, struct fa_flow_record *rec, int final)
 {
     struct sink_state *st = ctx;
 

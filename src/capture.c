@@ -168,23 +168,17 @@ static void fill_totals(struct run *r)
 /* Checkpoints and final records take the same path: the store updates a
  * flow it has seen before.  The totals go along in case this record fills
  * a batch, whose commit then carries them. */
-static void store_flow(void *ctx, const struct fa_flow_record *rec, int is_final)
+static void store_flow(void *ctx, struct fa_flow_record *rec, int is_final)
 {
     struct run *r = ctx;
-    struct fa_flow_record named;
     (void)is_final;
     if (r->failed)
         return;
     /* The flow table knows nothing of DNS: the name comes from the answers
      * seen before the flow began, which the capture has seen by now. */
-    if (!rec->dns_name[0]) {
-        const char *name = fa_names_for(r->names, &rec->resp_h, rec->first_ns);
-        if (name) {
-            named = *rec;
-            snprintf(named.dns_name, sizeof named.dns_name, "%s", name);
-            rec = &named;
-        }
-    }
+    const char *name = fa_names_for(r->names, &rec->resp_h, rec->first_ns);
+    if (name)
+        snprintf(rec->dns_name, sizeof rec->dns_name, "%s", name);
     fill_totals(r);
     if (fa_writer_put(r->writer, rec, &r->totals) < 0)
         r->failed = 1;

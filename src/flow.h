@@ -82,8 +82,10 @@ struct fa_flow_record {
     char dns_name[256];
 };
 
-/* Called for each record; final is 0 for a checkpoint of a live flow. */
-typedef void (*fa_flow_sink)(void *ctx, const struct fa_flow_record *rec, int final);
+/* Called for each record; final is 0 for a checkpoint of a live flow.
+ * The record is the table's scratch copy: the sink may fill in what the
+ * table does not know (dns_name) before passing it on. */
+typedef void (*fa_flow_sink)(void *ctx, struct fa_flow_record *rec, int final);
 
 struct fa_flow_config {
     uint64_t max_flows;         /* default 1,000,000 */

@@ -27,7 +27,7 @@ struct sink {
     int n;
 };
 
-static void collect(void *ctx, const struct fa_flow_record *rec, int final)
+static void collect(void *ctx, struct fa_flow_record *rec, int final)
 {
     struct sink *s = ctx;
     assert_true(s->n < MAX_RECORDS);
