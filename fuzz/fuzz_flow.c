@@ -101,10 +101,12 @@ static void name_flow(struct fa_flow_table *t, const struct fa_packet *pkt, int 
         return;
     if (wanted && pkt->proto == FA_PROTO_TCP && pkt->payload_caplen > 0 &&
         fa_app_inspect(pkt->payload, pkt->payload_caplen, 8192, &info) == FA_APP_DONE)
-        fa_flow_set_app(t, &tuple, (uint8_t)info.app, info.tls_version, info.server_name);
+        /* Final or not as the input's length says: both ways are reached. */
+        fa_flow_set_app(t, &tuple, (uint8_t)info.app, info.tls_version, info.server_name,
+                        (int)(pkt->payload_caplen & 1));
     if (pkt->proto == FA_PROTO_UDP && pkt->sport == 53 && pkt->payload_caplen == pkt->payload_len &&
         !pkt->is_fragment && fa_dns_parse(pkt->payload, pkt->payload_len, NULL, NULL) >= 0)
-        fa_flow_set_app(t, &tuple, FA_APP_DNS, 0, NULL);
+        fa_flow_set_app(t, &tuple, FA_APP_DNS, 0, NULL, 1);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

@@ -5,16 +5,16 @@
  *
  * Input: the framing of fuzz_flow.c (fuzz_next_frame in fuzz.h): a link
  * control byte, then [u16 length][u8 time step][frame] records.  Every
- * decoded TCP packet goes to fa_streams_packet (capture.c gives it only
- * those the flow table still wants, a subset), under a limit of 512 bytes
- * a direction so that the limit is reached, with a DNS callback set as
- * capture.c sets it; fa_streams_free ends the streams still open.  libnids
- * keeps global state: one fa_streams exists at a time, created and freed
- * for each input.
+ * decoded packet goes to fa_streams_packet, whatever its protocol
+ * (capture.c gives it only the TCP packets the flow table still wants),
+ * under a limit of 512 bytes a direction so that the limit is reached,
+ * with a DNS callback set as capture.c sets it; fa_streams_free ends the streams still open.
+ * libnids keeps global state: one fa_streams exists at a time, created and freed for each input.
  *
  * Checked beyond memory safety: each report names a TCP stream with an
- * app and a name appproto.h could give (fuzz_app.h), a DNS message handed
- * over fits in the limit, and a reported DNS stream carries no name.
+ * app and a name appproto.h could give (fuzz_app.h), only a DNS stream is
+ * reported before it is decided, a DNS message handed over fits in the
+ * limit, and a reported DNS stream carries no name.
  */
 #include "dns.h"
 #include "fuzz_app.h"
@@ -22,10 +22,11 @@
 
 #define LIMIT 512
 
-static void on_named(void *ctx, const struct fa_tuple *t, const struct fa_app_info *info)
+static void on_named(void *ctx, const struct fa_tuple *t, const struct fa_app_info *info, int final)
 {
     (void)ctx;
     FUZZ_CHECK(t->proto == FA_PROTO_TCP && t->has_ports);
+    FUZZ_CHECK(final || info->app == FA_APP_DNS); /* only a DNS stream is named early */
     fuzz_app_check_info(info, 0);
     if (info->app == FA_APP_DNS)
         FUZZ_CHECK(info->server_name[0] == '\0');

@@ -150,7 +150,7 @@ void fa_capture_opts_defaults(struct fa_capture_opts *o)
     o->db_path = "flowaudit.db";
     o->checkpoint_s = 60;
     o->names = 1;
-    o->name_bytes = 8192;
+    o->name_bytes = FA_STREAMS_DEFAULT_LIMIT;
     fa_flow_config_defaults(&o->flow);
 }
 
@@ -234,7 +234,7 @@ static void dns_response(struct run *r, const struct fa_packet *pkt, int64_t ts)
         .src = pkt->src,
         .dst = pkt->dst,
     };
-    fa_flow_set_app(r->flows, &t, FA_APP_DNS, 0, NULL);
+    fa_flow_set_app(r->flows, &t, FA_APP_DNS, 0, NULL, 1);
 }
 
 /* A pcapng stamp can say anything up to 2^64 units, and a fraction may
@@ -317,10 +317,10 @@ static void predecode(void *ctx, const struct pcap_pkthdr *h, const u_char *data
     d->res = fa_decode(a->dlt, data, h->caplen, h->len, a->flags, &d->pkt);
 }
 
-static void on_named(void *ctx, const struct fa_tuple *t, const struct fa_app_info *info)
+static void on_named(void *ctx, const struct fa_tuple *t, const struct fa_app_info *info, int final)
 {
     struct run *r = ctx;
-    fa_flow_set_app(r->flows, t, (uint8_t)info->app, info->tls_version, info->server_name);
+    fa_flow_set_app(r->flows, t, (uint8_t)info->app, info->tls_version, info->server_name, final);
 }
 
 /* A DNS message a server sent over TCP: its answers, as a UDP one's. */

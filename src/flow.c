@@ -86,6 +86,13 @@ struct list {
     size_t link_off;
 };
 
+/* Whether a TCP flow's packets go to stream reassembly (streams.h). */
+enum naming {
+    NAMING_WANTED = 0, /* not yet decided: its first NAMING_PACKETS packets */
+    NAMING_READ,       /* named, and still read (a DNS server's answers) */
+    NAMING_DONE        /* decided, or past what naming reads */
+};
+
 struct flow {
     struct flow *hnext;  /* hash chain */
     struct link idle;    /* on an inactivity list */
@@ -110,7 +117,7 @@ struct flow {
     uint8_t has_icmp_error, icmp_error_type, icmp_error_code, icmp_error_v6;
     struct fa_addr icmp_error_from;
     uint8_t app_proto;
-    uint8_t naming_done; /* the stream was decided, or is past what naming reads */
+    uint8_t naming; /* enum naming */
     uint16_t tls_version;
     char *server_name; /* malloc'ed when a stream named it: few flows have one */
 };
@@ -1183,17 +1190,19 @@ static void attach_icmp_error(struct fa_flow_table *t, const struct fa_packet *p
 }
 
 /* A stream's name is in its first bytes: past this many packets there is
- * nothing left to learn, whatever the reassembly made of them. */
+ * nothing left to learn, whatever the reassembly made of them; except
+ * from a stream named but still read (a DNS server's answers), which the
+ * reassembly's own byte limit ends. */
 #define NAMING_PACKETS 256
 
 /* 1 while the flow's packets should go to stream reassembly: TCP, begun
  * with a SYN (reassembly starts there), not yet decided. */
 static int wants_naming(struct flow *f)
 {
-    if (f->proto != FA_PROTO_TCP || f->naming_done || f->syn_count == 0)
+    if (f->proto != FA_PROTO_TCP || f->naming == NAMING_DONE || f->syn_count == 0)
         return 0;
-    if (f->orig.pkts + f->resp.pkts > NAMING_PACKETS) {
-        f->naming_done = 1;
+    if (f->naming == NAMING_WANTED && f->orig.pkts + f->resp.pkts > NAMING_PACKETS) {
+        f->naming = NAMING_DONE;
         return 0;
     }
     return 1;
@@ -1266,14 +1275,14 @@ int fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *p, int64_t t
 }
 
 void fa_flow_set_app(struct fa_flow_table *t, const struct fa_tuple *tuple, uint8_t app_proto,
-                     uint16_t tls_version, const char *server_name)
+                     uint16_t tls_version, const char *server_name, int final)
 {
     struct key k = {tuple->proto, &tuple->src, &tuple->dst, tuple->sport, tuple->dport};
     int dir;
     struct flow *f = lookup(t, &k, key_hash(t, &k), 0, &dir);
     if (!f)
         return;
-    f->naming_done = 1;
+    f->naming = final ? NAMING_DONE : NAMING_READ;
     if (!app_proto)
         return;
     f->app_proto = app_proto;

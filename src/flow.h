@@ -123,10 +123,12 @@ int fa_flow_packet(struct fa_flow_table *t, const struct fa_packet *pkt, int64_t
 
 /* Records what a TCP stream's first bytes said on its flow: client and
  * server as in t (src is the client); app_proto 0 says the stream was
- * decided without a name.  Either way the flow's packets are no longer
- * wanted for naming.  Nothing happens when the flow has already ended. */
+ * decided without a name.  With final, the flow's packets are no longer
+ * wanted for naming; without, they are wanted until a final call,
+ * however many (streams.h: a DNS stream whose answers are read).
+ * Nothing happens when the flow has already ended. */
 void fa_flow_set_app(struct fa_flow_table *t, const struct fa_tuple *tuple, uint8_t app_proto,
-                     uint16_t tls_version, const char *server_name);
+                     uint16_t tls_version, const char *server_name, int final);
 
 /* Write and drop the flows whose timeouts passed by now_ns.  The table
  * calls it itself as capture time advances; a live capture calls it when

@@ -76,6 +76,10 @@ static const char usage_text[] =
     "\n"
     "  flowaudit help        this text;  flowaudit --version\n";
 
+/* The usage text and its messages spell these out. */
+_Static_assert(FA_STREAMS_DEFAULT_LIMIT == 8192, "--name-bytes' default, as usage says");
+_Static_assert(FA_STREAMS_MAX_LIMIT == 1048576, "--name-bytes' largest, as its message says");
+
 static void usage_error(const char *fmt, const char *arg)
 {
     fprintf(stderr, "flowaudit: ");

@@ -14,12 +14,14 @@
  *     most `limit` bytes of it; once appproto has decided a direction it is
  *     no longer collected, and once the stream is named (or cannot be) it
  *     is dropped, so memory follows the streams still undecided;
- *   - the callback runs exactly once per stream that is decided, with an
- *     app or without one (so the caller can stop sending its packets);
- *   - with a DNS callback, a stream whose client sent a DNS query stays
- *     undecided while its server's side is collected, up to the limit or
- *     its close; each whole length-prefixed message in it is handed over
- *     once, in order, and never one that ends past the limit;
+ *   - the callback runs exactly once with final 1 per stream that is
+ *     decided, with an app or without one (so the caller can stop sending
+ *     its packets);
+ *   - with a DNS callback, a stream whose client sent a DNS query is
+ *     reported named (final 0) at once, and stays undecided while its
+ *     server's side is collected, up to the limit or its close; each whole
+ *     length-prefixed message in it is handed over once, in order, and
+ *     never one that ends past the limit;
  *   - every length taken from a packet is checked against what was
  *     captured before a byte is copied; a packet cut by the snap length is
  *     never given to libnids (it would refuse it) and gives the IPv6 path
@@ -184,7 +186,7 @@ static int dns_step(struct fa_streams *s, struct naming *n, const struct fa_tupl
     struct fa_app_info info;
     memset(&info, 0, sizeof info);
     info.app = FA_APP_DNS;
-    s->fn(s->ctx, t, &info);
+    s->fn(s->ctx, t, &info, 1);
     return 1;
 }
 
@@ -205,14 +207,15 @@ static int naming_step(struct fa_streams *s, struct naming *n, const struct fa_t
     if (!n->client_done) {
         int done = inspect(fa_app_inspect, client, s->limit, &info);
         if (done && info.app == FA_APP_DNS && s->dns_fn) {
-            /* Reported once the answers are read: the caller stops sending
-             * a stream's packets when it is. */
+            /* Named now; decided once the answers are read, and the
+             * caller sends the stream's packets until then. */
             n->client_done = 1;
             n->dns = 1;
+            s->fn(s->ctx, t, &info, 0);
             return dns_step(s, n, t, server, taken);
         }
         if (done && info.app != FA_APP_UNKNOWN) {
-            s->fn(s->ctx, t, &info);
+            s->fn(s->ctx, t, &info, 1);
             return 1;
         }
         n->client_done = (uint8_t)(done || client.closed);
@@ -227,7 +230,7 @@ static int naming_step(struct fa_streams *s, struct naming *n, const struct fa_t
         return 0;
     memset(&info, 0, sizeof info);
     info.app = (enum fa_app)n->server_app;
-    s->fn(s->ctx, t, &info);
+    s->fn(s->ctx, t, &info, 1);
     return 1;
 }
 
@@ -279,10 +282,14 @@ static void nids_tuple(const struct tcp_stream *a, struct fa_tuple *t)
 static struct side nids_side(const struct half_stream *h, int collecting, int closed)
 {
     struct side sd = {NULL, 0, 0, closed};
-    if (collecting && h->data && h->offset >= 0 && h->count > h->offset) {
+    if (!collecting || h->offset < 0)
+        return sd;
+    /* Where the bytes held start, even when none are held: a DNS server
+     * whose messages were all handed over is still that far along. */
+    sd.start = (size_t)h->offset;
+    if (h->data && h->count > h->offset) {
         sd.data = (const uint8_t *)h->data;
         sd.len = (size_t)(h->count - h->offset);
-        sd.start = (size_t)h->offset;
     }
     return sd;
 }

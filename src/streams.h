@@ -33,13 +33,16 @@ struct fa_streams;
  * t->sport are the client's (the side that sent the SYN).  The client's
  * first bytes name the stream when appproto recognises them; when they
  * match nothing, or the stream ends before they are decided, the server's
- * first bytes may (the protocol only).  A DNS client's stream may be
- * reported later (fa_streams_on_dns).  A stream neither side named is
- * reported with app FA_APP_UNKNOWN once it is decided, so the caller can
- * stop sending its packets.  The callback may run from fa_streams_packet
- * and from fa_streams_free. */
+ * first bytes may (the protocol only).  A stream neither side named is
+ * reported with app FA_APP_UNKNOWN once it is decided.  final says whether
+ * the caller may stop sending the stream's packets: 1 for every report
+ * but one, a DNS client's stream while its server's answers are read
+ * (fa_streams_on_dns), reported with final 0 when its query is seen and
+ * again with final 1 once its server's side ends; its packets are wanted
+ * until then, however many there are.  The callback may run from
+ * fa_streams_packet and from fa_streams_free. */
 typedef void (*fa_stream_named_fn)(void *ctx, const struct fa_tuple *t,
-                                   const struct fa_app_info *info);
+                                   const struct fa_app_info *info, int final);
 
 /* limit: bytes looked at per direction (0 for FA_STREAMS_DEFAULT_LIMIT).  With
  * verify_checksums, libnids drops segments with a bad checksum (the

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "appproto.h"
 #include "flow.h"
 
 #define MS 1000000LL
@@ -657,13 +658,46 @@ static void test_stream_names_reach_the_record(void **st)
     struct fa_tuple t = {.proto = FA_PROTO_TCP, .has_ports = 1, .sport = 40000, .dport = 1433};
     set_v4(&t.src, 192, 0, 2, 10);
     set_v4(&t.dst, 192, 0, 2, 30);
-    fa_flow_set_app(fx->t, &t, 3, 0x0304, "db.example.com");
+    fa_flow_set_app(fx->t, &t, 3, 0x0304, "db.example.com", 1);
     t.dport = 1434; /* no such flow: nothing happens */
-    fa_flow_set_app(fx->t, &t, 4, 0, "other.example.com");
+    fa_flow_set_app(fx->t, &t, 4, 0, "other.example.com", 1);
     const struct fa_flow_record *r = only_record(fx);
     assert_int_equal(r->app_proto, 3);
     assert_int_equal(r->tls_version, 0x0304);
     assert_string_equal(r->server_name, "db.example.com");
+    fixture_done(fx);
+}
+
+/* Undecided, a flow is given to naming for its first 256 packets only;
+ * named but still read (a DNS stream's answers), for as long as it takes,
+ * until the final word. */
+static void test_naming_packet_cap(void **st)
+{
+    (void)st;
+    struct fixture *fx = fixture_new();
+    struct fa_packet syn = tcp_pkt(CLIENT, SYN, CISN, 0, 0);
+    struct fa_packet ack = tcp_pkt(CLIENT, ACK, CISN + 1, SISN + 1, 0);
+    struct fa_tuple t = {.proto = FA_PROTO_TCP, .has_ports = 1, .sport = 40000, .dport = 1433};
+    set_v4(&t.src, 192, 0, 2, 10);
+    set_v4(&t.dst, 192, 0, 2, 30);
+    int64_t ts = T0;
+
+    assert_int_equal(fa_flow_packet(fx->t, &syn, ts), 1);
+    for (int i = 2; i <= 256; i++)
+        assert_int_equal(fa_flow_packet(fx->t, &ack, ts += MS), 1);
+    assert_int_equal(fa_flow_packet(fx->t, &ack, ts += MS), 0);
+    fa_flow_flush(fx->t);
+
+    fx->sink.n = 0;
+    assert_int_equal(fa_flow_packet(fx->t, &syn, ts += MS), 1);
+    fa_flow_set_app(fx->t, &t, FA_APP_DNS, 0, NULL, 0);
+    for (int i = 2; i <= 1000; i++)
+        assert_int_equal(fa_flow_packet(fx->t, &ack, ts += MS), 1);
+    fa_flow_set_app(fx->t, &t, FA_APP_DNS, 0, NULL, 1);
+    assert_int_equal(fa_flow_packet(fx->t, &ack, ts += MS), 0);
+    fa_flow_flush(fx->t);
+    assert_int_equal(fx->sink.n, 1);
+    assert_int_equal(fx->sink.recs[0].app_proto, FA_APP_DNS);
     fixture_done(fx);
 }
 
@@ -678,7 +712,7 @@ static void test_naming_wants_early_tcp_packets_until_decided(void **st)
     struct fa_tuple t = {.proto = FA_PROTO_TCP, .has_ports = 1, .sport = 40000, .dport = 1433};
     set_v4(&t.src, 192, 0, 2, 10);
     set_v4(&t.dst, 192, 0, 2, 30);
-    fa_flow_set_app(fx->t, &t, 0, 0, NULL); /* decided, nothing recognised */
+    fa_flow_set_app(fx->t, &t, 0, 0, NULL, 1); /* decided, nothing recognised */
     assert_int_equal(fa_flow_packet(fx->t, &data, T0 + 2 * MS), 0);
     /* Reassembly starts at a SYN: a flow picked up mid-stream is not sent. */
     struct fa_packet mid = tcp_pkt(CLIENT, PSH | ACK, 7, 9, 10);
@@ -737,6 +771,7 @@ int main(void)
         cmocka_unit_test(test_checkpoint_a_little_at_a_time),
         cmocka_unit_test(test_stream_names_reach_the_record),
         cmocka_unit_test(test_naming_wants_early_tcp_packets_until_decided),
+        cmocka_unit_test(test_naming_packet_cap),
         cmocka_unit_test(test_time_never_runs_backwards),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -19,6 +19,7 @@
 #include <cmocka.h>
 #include <pcap.h>
 
+#include "flow.h"
 #include "names.h"
 #include "streams.h"
 
@@ -36,13 +37,20 @@ struct named {
 struct seen {
     struct named v[MAX_NAMED];
     int n;
+    int early; /* reports before the stream was decided (final 0): DNS ones */
 };
 
 /* Streams decided without an app are reported too, so the caller can stop
- * sending their packets; the tests count only the named ones. */
-static void on_named(void *ctx, const struct fa_tuple *t, const struct fa_app_info *info)
+ * sending their packets; the tests count only the named ones, and apart
+ * the reports of a stream named but still read. */
+static void on_named(void *ctx, const struct fa_tuple *t, const struct fa_app_info *info, int final)
 {
     struct seen *s = ctx;
+    if (!final) {
+        assert_int_equal(info->app, FA_APP_DNS);
+        s->early++;
+        return;
+    }
     if (info->app == FA_APP_UNKNOWN)
         return;
     if (s->n < MAX_NAMED) {
@@ -595,8 +603,9 @@ static void dns_exchange(const struct conn *c, int close_by_fin)
     fa_streams_on_dns(st, on_dns, &d);
     handshake(st, c, T0);
     send_seg(st, c, 1, A, 0, DNS_QUERY, sizeof DNS_QUERY, T0 + SEC);
-    assert_int_equal(d.n, 0); /* a query is not an answer */
-    assert_int_equal(s.n, 0); /* the answers are still to come */
+    assert_int_equal(d.n, 0);     /* a query is not an answer */
+    assert_int_equal(s.early, 1); /* named dns, its packets still wanted */
+    assert_int_equal(s.n, 0);     /* the answers are still to come */
     send_seg(st, c, 0, A, 0, DNS_RESPONSE, 10, T0 + 2 * SEC);
     assert_int_equal(d.n, 0);
     send_seg(st, c, 0, A, 10, DNS_RESPONSE + 10, rlen - 10, T0 + 3 * SEC);
@@ -701,11 +710,37 @@ static void dns_limit(const char *client, const char *server)
     assert_int_equal(s.n, 2);
 }
 
+/* Answers that end exactly at the limit, in two segments: once both are
+ * handed over the server can add nothing, so the stream is decided then,
+ * though none of its bytes is held any more. */
+static void dns_exact_limit(const char *client, const char *server)
+{
+    struct seen s = {0};
+    struct dns_seen d = {0};
+    struct conn c = {client, server, 40000, 53, 100, 200};
+    uint32_t a = sizeof DNS_RESPONSE;
+
+    struct fa_streams *st = start(2 * a, 0, &s);
+    fa_streams_on_dns(st, on_dns, &d);
+    handshake(st, &c, T0);
+    send_seg(st, &c, 1, FA_TCP_ACK | FA_TCP_PSH, 0, DNS_QUERY, sizeof DNS_QUERY, T0 + SEC);
+    send_seg(st, &c, 0, FA_TCP_ACK | FA_TCP_PSH, 0, DNS_RESPONSE, a, T0 + 2 * SEC);
+    assert_int_equal(d.n, 1);
+    assert_int_equal(s.n, 0);
+    send_seg(st, &c, 0, FA_TCP_ACK | FA_TCP_PSH, a, DNS_RESPONSE, a, T0 + 3 * SEC);
+    assert_int_equal(d.n, 2);
+    assert_int_equal(s.n, 1);
+    assert_named(&s, client, server, 53, FA_APP_DNS, "", 0);
+    stop();
+}
+
 static void test_dns_tcp_limit(void **state)
 {
     (void)state;
     dns_limit("10.0.0.1", "10.0.0.53");
     dns_limit("2001:db8::1", "2001:db8::53");
+    dns_exact_limit("10.0.0.1", "10.0.0.53");
+    dns_exact_limit("2001:db8::1", "2001:db8::53");
 }
 
 /* Lengths that lie: empty messages (skipped), a one-byte one (handed over
@@ -778,6 +813,101 @@ static void test_dns_tcp_answer_first(void **state)
     dns_answer_first("2001:db8::1", "2001:db8::53");
 }
 
+/* ---- with the flow table, as capture.c drives them ---------------------- */
+
+/* The flow table decides which packets reach the streams, and the streams
+ * tell it what they named. */
+struct driven {
+    struct fa_flow_table *t;
+    struct fa_flow_record rec; /* the last record written */
+    int records, answers;
+};
+
+static void driven_sink(void *ctx, struct fa_flow_record *rec, int final)
+{
+    struct driven *d = ctx;
+    (void) final;
+    d->rec = *rec;
+    d->records++;
+}
+
+static void driven_named(void *ctx, const struct fa_tuple *t, const struct fa_app_info *info,
+                         int final)
+{
+    struct driven *d = ctx;
+    fa_flow_set_app(d->t, t, (uint8_t)info->app, info->tls_version, info->server_name, final);
+}
+
+static void driven_dns(void *ctx, const uint8_t *msg, size_t len, int64_t ts)
+{
+    struct driven *d = ctx;
+    (void)msg;
+    (void)len;
+    (void)ts;
+    d->answers++;
+}
+
+static void drive(struct driven *d, const uint8_t *buf, size_t n, int64_t ts)
+{
+    struct fa_packet p;
+    assert_int_equal(fa_decode(FA_DLT_RAW, buf, (uint32_t)n, (uint32_t)n, 0, &p), FA_DECODE_OK);
+    if (fa_flow_packet(d->t, &p, ts))
+        fa_streams_packet(live, &p, ts);
+}
+
+/* One DNS-over-TCP connection carrying many exchanges, more packets than
+ * naming looks at for an undecided flow but fewer answer bytes than the
+ * limit: every answer is read, and the flow is written named dns. */
+static void long_dns_connection(const char *client, const char *server)
+{
+    struct fa_flow_config cfg;
+    struct driven d = {0};
+    char err[FA_STREAMS_ERRBUF_SIZE];
+    uint8_t buf[256];
+    uint32_t cisn = 1000, sisn = 5000, q = sizeof DNS_QUERY, a = sizeof DNS_RESPONSE;
+    int64_t ts = T0;
+    enum { EXCHANGES = 100 };
+
+    fa_flow_config_defaults(&cfg);
+    d.t = fa_flow_table_new(&cfg, driven_sink, &d, err);
+    assert_non_null(d.t);
+    live = fa_streams_new(0, 0, driven_named, &d, err);
+    assert_non_null(live);
+    fa_streams_on_dns(live, driven_dns, &d);
+    assert_true(EXCHANGES * a < FA_STREAMS_DEFAULT_LIMIT);
+
+    drive(&d, buf, build(buf, client, server, 40000, 53, cisn, 0, FA_TCP_SYN, NULL, 0), ts);
+    drive(&d, buf,
+          build(buf, server, client, 53, 40000, sisn, cisn + 1, FA_TCP_SYN | FA_TCP_ACK, NULL, 0),
+          ts += 1000);
+    for (uint32_t i = 0; i < EXCHANGES; i++) {
+        uint32_t c = cisn + 1 + i * q, sv = sisn + 1 + i * a;
+        drive(&d, buf,
+              build(buf, client, server, 40000, 53, c, sv, FA_TCP_ACK | FA_TCP_PSH, DNS_QUERY, q),
+              ts += 1000);
+        drive(&d, buf,
+              build(buf, server, client, 53, 40000, sv, c + q, FA_TCP_ACK | FA_TCP_PSH,
+                    DNS_RESPONSE, a),
+              ts += 1000);
+        drive(&d, buf, build(buf, client, server, 40000, 53, c + q, sv + a, FA_TCP_ACK, NULL, 0),
+              ts += 1000);
+    }
+    assert_int_equal(d.answers, EXCHANGES);
+    /* The flow ends before the streams do, as at the end of a capture. */
+    fa_flow_flush(d.t);
+    assert_int_equal(d.records, 1);
+    assert_int_equal(d.rec.app_proto, FA_APP_DNS);
+    stop();
+    fa_flow_table_free(d.t);
+}
+
+static void test_long_dns_connection(void **state)
+{
+    (void)state;
+    long_dns_connection("10.0.0.1", "10.0.0.53");
+    long_dns_connection("2001:db8::1", "2001:db8::53");
+}
+
 /* ---- hostile input ------------------------------------------------------- */
 
 static uint64_t rng_state = 0x9e3779b97f4a7c15ULL;
@@ -788,6 +918,27 @@ static uint32_t rnd(void)
     rng_state ^= rng_state >> 7;
     rng_state ^= rng_state << 17;
     return (uint32_t)(rng_state >> 16);
+}
+
+/* What hostile_run() checks of every report, as fuzz_streams.c does: a
+ * named stream is TCP with its ports, only a DNS stream is named before it
+ * is decided, a DNS message is not empty and fits in the limit (ctx) with
+ * its 2-byte length. */
+static void hostile_named(void *ctx, const struct fa_tuple *t, const struct fa_app_info *info,
+                          int final)
+{
+    (void)ctx;
+    assert_int_equal(t->proto, FA_PROTO_TCP);
+    assert_true(t->has_ports);
+    assert_true(final || info->app == FA_APP_DNS);
+}
+
+static void hostile_dns(void *ctx, const uint8_t *msg, size_t len, int64_t ts)
+{
+    const size_t *limit = ctx;
+    (void)msg;
+    (void)ts;
+    assert_true(len > 0 && len + 2 <= *limit);
 }
 
 /* Random segments among few hosts and ports, so that they hit the same
@@ -819,12 +970,14 @@ static void hostile_run(const char *const *hosts, size_t limit)
                            "\x01\x61\x07\x65\x78\x61\x6d\x70\x6c\x65\x03\x63\x6f\x6d"
                            "\x00\x00\x01\x00\x01")};
 #undef PREFIX
-    struct seen s = {0};
-    struct dns_seen d = {0};
+    size_t in_effect = limit ? limit : FA_STREAMS_DEFAULT_LIMIT;
     uint8_t payload[1400], buf[1600];
+    char err[FA_STREAMS_ERRBUF_SIZE];
 
-    struct fa_streams *st = start(limit, 0, &s);
-    fa_streams_on_dns(st, on_dns, &d);
+    struct fa_streams *st = live = fa_streams_new(limit, 0, hostile_named, NULL, err);
+    if (!st)
+        fail_msg("%s", err);
+    fa_streams_on_dns(st, hostile_dns, &in_effect);
     for (int i = 0; i < 200000; i++) {
         int a = rnd() % 3, b = (a + 1 + rnd() % 2) % 3;
         uint16_t pa = (uint16_t)(1000 + rnd() % 4), pb = (uint16_t)(1000 + rnd() % 4);
@@ -917,6 +1070,7 @@ int main(int argc, char **argv)
         cmocka_unit_test_teardown(test_dns_tcp_limit, teardown),
         cmocka_unit_test_teardown(test_dns_tcp_hostile_lengths, teardown),
         cmocka_unit_test_teardown(test_dns_tcp_answer_first, teardown),
+        cmocka_unit_test_teardown(test_long_dns_connection, teardown),
         cmocka_unit_test_teardown(test_hostile_ipv4, teardown),
         cmocka_unit_test_teardown(test_hostile_ipv6, teardown),
         cmocka_unit_test_teardown(test_odd_packets, teardown),
