@@ -14,8 +14,10 @@
  * reports nothing, otherwise the count returned is the records reported;
  * a record is A, AAAA or CNAME with names in lower-case printable ASCII,
  * an A record's address is IPv4-mapped, a CNAME has a target and no
- * address, a TTL never has its top bit set; fa_names_dns returns what
- * fa_dns_parse does and the table keeps its bound.
+ * address, a TTL never has its top bit set; fa_dns_check and walks by
+ * type with fa_dns_report report, between them, what fa_dns_parse does;
+ * fa_names_dns returns what fa_dns_parse does and the table keeps its
+ * bound.
  */
 #include <string.h>
 
@@ -75,6 +77,26 @@ static int count_entry(void *ctx, const char *name, const struct fa_addr *addr, 
     return 0;
 }
 
+/* The check, then the CNAMEs and the addresses in walks of their own, as
+ * names.c reads them: the same records, in the same order within each. */
+static void split_walks(const uint8_t *data, size_t size, const struct seen *seen, int rc)
+{
+    struct fa_dns_msg m;
+    struct seen cnames = {0}, addrs = {0};
+    int checked = fa_dns_check(data, size, &m);
+
+    if (checked <= 0) {
+        FUZZ_CHECK(checked == rc);
+        return;
+    }
+    FUZZ_CHECK((m.types & ~(uint32_t)FA_DNS_MASK_ALL) == 0);
+    int c = fa_dns_report(&m, FA_DNS_MASK(FA_DNS_TYPE_CNAME), on_record, &cnames);
+    int a = fa_dns_report(&m, FA_DNS_MASK_ADDR, on_record, &addrs);
+    FUZZ_CHECK(c == cnames.count && a == addrs.count && c + a == rc);
+    FUZZ_CHECK(addrs.naddrs == seen->naddrs &&
+               memcmp(addrs.addrs, seen->addrs, sizeof *seen->addrs * (size_t)seen->naddrs) == 0);
+}
+
 static void names_table(const uint8_t *data, size_t size, const struct seen *seen, int rc)
 {
     struct fa_names *n = fa_names_new(MAX_ENTRIES);
@@ -90,6 +112,7 @@ static void names_table(const uint8_t *data, size_t size, const struct seen *see
     }
     fa_names_each(n, count_entry, &entries);
     FUZZ_CHECK(entries <= MAX_ENTRIES && entries == fa_names_stats(n).entries);
+    FUZZ_CHECK(fa_names_stats(n).nomem == 0);
     fa_names_free(n);
 }
 
@@ -117,6 +140,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     FUZZ_CHECK(rc >= -1);
     FUZZ_CHECK(rc == -1 ? seen.count == 0 : rc == seen.count);
     FUZZ_CHECK(fa_dns_parse(data, size, NULL, NULL) == rc);
+    split_walks(data, size, &seen, rc);
     names_table(data, size, &seen, rc);
     over_tcp(data, size);
     return 0;

@@ -1066,6 +1066,11 @@ static int finish_run(struct run *r)
                 "flowaudit: the DNS names table was full: %llu names seen least recently were "
                 "dropped (it keeps %d, %d per address)\n",
                 (unsigned long long)ns.dropped, FA_NAMES_DEFAULT_MAX, FA_NAMES_PER_ADDR);
+    if (ns.nomem)
+        fprintf(stderr,
+                "flowaudit: out of memory for %llu DNS answers; the names table and the flows' "
+                "dns_name lack them\n",
+                (unsigned long long)ns.nomem);
     if (r->totals.dropped)
         fprintf(stderr, "flowaudit: %s: the kernel dropped %llu packets\n", r->o->iface,
                 (unsigned long long)r->totals.dropped);

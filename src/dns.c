@@ -4,9 +4,10 @@
  * Invariants, kept because this is a fuzz target:
  *   - a byte is read only after a check that its offset is below len;
  *     offsets never pass len, so the checks cannot wrap;
- *   - the message is read twice: the first pass checks all of it (every
- *     question and every record of every section), the second reports; so
- *     a message that is malformed anywhere reports nothing;
+ *   - the message is checked whole (every question and every record of
+ *     every section) before any record is reported, by walks of the answer
+ *     section that follow the check; so a message that is malformed
+ *     anywhere reports nothing;
  *   - a compression pointer must point strictly before the start of the
  *     stretch of name it was read from, so each jump goes to a lower offset
  *     and a name cannot loop; the number of jumps is bounded as well;
@@ -161,9 +162,10 @@ static int check_answer(const uint8_t *m, const struct rr *rr)
     }
 }
 
-/* First pass: every question and record of the message.  *answers is the
- * offset of the answer section. */
-static int check_message(const uint8_t *m, size_t len, size_t *answers)
+/* The check: every question and record of the message.  *answers is the
+ * offset of the answer section, *types the FA_DNS_MASK() bits of its class
+ * IN A, AAAA and CNAME records. */
+static int check_message(const uint8_t *m, size_t len, size_t *answers, uint32_t *types)
 {
     size_t qd = be16(m + 4), an = be16(m + 6);
     size_t records = an + be16(m + 8) + be16(m + 10);
@@ -176,32 +178,36 @@ static int check_message(const uint8_t *m, size_t len, size_t *answers)
         pos += DNS_QUESTION_FIXED;
     }
     *answers = pos;
+    *types = 0;
     for (size_t i = 0; i < records; i++) {
         if (read_rr(m, len, &pos, &rr) != 0)
             return -1;
-        if (i < an && check_answer(m, &rr) != 0)
+        if (i >= an)
+            continue;
+        if (check_answer(m, &rr) != 0)
             return -1;
+        if (rr.class == DNS_CLASS_IN && rr.type < 32)
+            *types |= FA_DNS_MASK(rr.type) & FA_DNS_MASK_ALL;
     }
     return 0;
 }
 
-/* Fills r from a checked answer; returns 0 when it is to be reported. */
+/* Fills r from a checked class IN A, AAAA or CNAME answer; returns 0 when
+ * it is to be reported.  Only what dns.h promises is written: the bytes of
+ * name and target after their NUL are left as they were. */
 static int make_record(const uint8_t *m, size_t len, const struct rr *rr, struct fa_dns_record *r)
 {
     size_t pos = rr->name;
     struct name_text t = {r->name, 0, 1};
 
-    memset(r, 0, sizeof *r);
-    if (rr->class != DNS_CLASS_IN || (rr->type != FA_DNS_TYPE_A && rr->type != FA_DNS_TYPE_AAAA &&
-                                      rr->type != FA_DNS_TYPE_CNAME))
-        return -1;
     if (dns_name(m, len, &pos, &t) != 0 || !t.shown)
         return -1;
     r->type = rr->type;
     r->ttl = rr->ttl > 0x7fffffffu ? 0 : rr->ttl;
+    memset(&r->addr, 0, sizeof r->addr);
+    r->target[0] = '\0';
     if (rr->type == FA_DNS_TYPE_A) {
-        r->addr.b[10] = r->addr.b[11] = 0xff;
-        memcpy(r->addr.b + 12, m + rr->rdata, 4);
+        fa_addr_from_ipv4(&r->addr, m + rr->rdata);
     } else if (rr->type == FA_DNS_TYPE_AAAA) {
         memcpy(r->addr.b, m + rr->rdata, 16);
     } else {
@@ -213,27 +219,46 @@ static int make_record(const uint8_t *m, size_t len, const struct rr *rr, struct
     return 0;
 }
 
-int fa_dns_parse(const uint8_t *msg, size_t len, fa_dns_record_fn fn, void *ctx)
+int fa_dns_check(const uint8_t *msg, size_t len, struct fa_dns_msg *m)
 {
-    size_t pos;
-    struct rr rr;
-    struct fa_dns_record r;
-    int reported = 0;
-
     if (msg == NULL || len < DNS_HDR_LEN)
         return -1;
     if ((msg[2] & DNS_FLAG_QR) == 0 || (msg[2] & DNS_OPCODE_MASK) != 0 ||
         (msg[3] & DNS_RCODE_MASK) != 0)
         return 0;
-    if (check_message(msg, len, &pos) != 0)
+    if (check_message(msg, len, &m->answers, &m->types) != 0)
         return -1;
-    for (size_t i = 0, an = be16(msg + 6); i < an; i++) {
-        read_rr(msg, len, &pos, &rr); /* cannot fail: checked above */
-        if (make_record(msg, len, &rr, &r) != 0)
+    m->msg = msg;
+    m->len = len;
+    m->an = be16(msg + 6);
+    return 1;
+}
+
+int fa_dns_report(const struct fa_dns_msg *m, uint32_t types, fa_dns_record_fn fn, void *ctx)
+{
+    size_t pos = m->answers;
+    struct rr rr;
+    struct fa_dns_record r;
+    int reported = 0;
+
+    types &= m->types;
+    for (unsigned i = 0; i < m->an && types != 0; i++) {
+        read_rr(m->msg, m->len, &pos, &rr); /* cannot fail: checked */
+        if (rr.class != DNS_CLASS_IN || rr.type >= 32 || !(types & FA_DNS_MASK(rr.type)))
+            continue;
+        if (make_record(m->msg, m->len, &rr, &r) != 0)
             continue;
         if (fn != NULL)
             fn(ctx, &r);
         reported++;
     }
     return reported;
+}
+
+int fa_dns_parse(const uint8_t *msg, size_t len, fa_dns_record_fn fn, void *ctx)
+{
+    struct fa_dns_msg m;
+    int rc = fa_dns_check(msg, len, &m);
+
+    return rc <= 0 ? rc : fa_dns_report(&m, FA_DNS_MASK_ALL, fn, ctx);
 }

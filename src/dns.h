@@ -58,4 +58,40 @@ typedef void (*fa_dns_record_fn)(void *ctx, const struct fa_dns_record *r);
  */
 int fa_dns_parse(const uint8_t *msg, size_t len, fa_dns_record_fn fn, void *ctx);
 
+/*
+ * fa_dns_parse() in two halves, for a caller that reads the answers of a
+ * message in more than one walk (CNAMEs first, then addresses): the
+ * message is checked once, and each walk decodes the names of only the
+ * records it reports.
+ */
+
+/* A set of record types, for fa_dns_report(). */
+#define FA_DNS_MASK(type) ((uint32_t)1 << (type))
+#define FA_DNS_MASK_ADDR (FA_DNS_MASK(FA_DNS_TYPE_A) | FA_DNS_MASK(FA_DNS_TYPE_AAAA))
+#define FA_DNS_MASK_ALL (FA_DNS_MASK_ADDR | FA_DNS_MASK(FA_DNS_TYPE_CNAME))
+
+/* A message fa_dns_check() found well-formed. */
+struct fa_dns_msg {
+    const uint8_t *msg;
+    size_t len;
+    size_t answers; /* the offset of the answer section */
+    unsigned an;    /* its record count */
+    /* The types of its class IN A, AAAA and CNAME answers, as FA_DNS_MASK()
+     * bits: those fa_dns_report() may report (it skips a record whose name
+     * cannot be shown). */
+    uint32_t types;
+};
+
+/* Checks msg as fa_dns_parse() does, reporting nothing.  Returns -1 when
+ * fa_dns_parse() would, 0 when it would return 0 without reading past the
+ * header, else 1 with m set for fa_dns_report(). */
+int fa_dns_check(const uint8_t *msg, size_t len, struct fa_dns_msg *m);
+
+/* Calls fn (when not NULL), in order, for each record fa_dns_parse() would
+ * report whose type is in types (FA_DNS_MASK() bits), and returns how many.
+ * m comes from fa_dns_check(), and the message must not have changed
+ * since.  Walks whose masks split FA_DNS_MASK_ALL between them report,
+ * together, what fa_dns_parse() reports. */
+int fa_dns_report(const struct fa_dns_msg *m, uint32_t types, fa_dns_record_fn fn, void *ctx);
+
 #endif

@@ -2,21 +2,26 @@
  * names.c - the table of DNS answers: (name, address) pairs with the first
  * and last time each was seen.
  *
- * Two hash tables index the same entries: one by the pair, to update an
- * answer seen again, and one by address (a host), whose entries are kept
- * on a list of their own, most recently observed first, for fa_names_for().
- * A third list holds every entry in observation order, oldest first: its
- * head is what goes when the table is full.
+ * A hash table indexes the addresses (hosts).  A host's entries are kept
+ * on a list of their own, most recently observed first: fa_names_for()
+ * reads it, and an answer seen again is found on it, comparing each
+ * entry's name hash and length before its name (a list holds at most
+ * FA_NAMES_PER_ADDR entries).  A second list holds every entry in
+ * observation order, oldest first: its head is what goes when the table
+ * is full.
  *
  * Invariants:
- *   - every entry is in the pair table, on its host's list and on the
- *     observation list, exactly once; a host exists only while it has an
- *     entry, and its count is the length of its list;
- *   - pairs.count <= max and every host's count <= FA_NAMES_PER_ADDR after
- *     each call; each bound is kept by dropping one entry before adding one;
- *   - both tables hash with SipHash-2-4 under a key drawn from getrandom()
- *     when the table is made, so an attacker who chooses the names and
- *     addresses of answers cannot choose their buckets;
+ *   - every entry is on its host's list and on the observation list,
+ *     exactly once, and no two entries of a host have the same name; a
+ *     host exists only while it has an entry, and its count is the length
+ *     of its list;
+ *   - count <= max and every host's count <= FA_NAMES_PER_ADDR after each
+ *     call; each bound is kept by dropping one entry before adding one;
+ *   - addresses hash with fa_hash_end() and names with fa_hash_bytes()
+ *     (SipHash-2-4), under a key drawn when the table is made, so an
+ *     attacker who chooses the names and addresses of answers can choose
+ *     neither their buckets nor names whose hashes collide on a host's
+ *     list;
  *   - nothing here allocates per packet except a new entry (and its host);
  *     fa_names_dns() works in the scratch space of the table.
  */
@@ -24,7 +29,6 @@
 
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "dns.h"
 #include "hash.h"
@@ -33,62 +37,6 @@
 #define NAME_MAX_LEN 255
 
 #define INITIAL_BUCKETS 256
-
-/* ---- hashing ----------------------------------------------------------- */
-
-static uint64_t rotl(uint64_t x, int b)
-{
-    return (x << b) | (x >> (64 - b));
-}
-
-#define SIPROUND                                                                                   \
-    do {                                                                                           \
-        v0 += v1;                                                                                  \
-        v1 = rotl(v1, 13);                                                                         \
-        v1 ^= v0;                                                                                  \
-        v0 = rotl(v0, 32);                                                                         \
-        v2 += v3;                                                                                  \
-        v3 = rotl(v3, 16);                                                                         \
-        v3 ^= v2;                                                                                  \
-        v0 += v3;                                                                                  \
-        v3 = rotl(v3, 21);                                                                         \
-        v3 ^= v0;                                                                                  \
-        v2 += v1;                                                                                  \
-        v1 = rotl(v1, 17);                                                                         \
-        v1 ^= v2;                                                                                  \
-        v2 = rotl(v2, 32);                                                                         \
-    } while (0)
-
-/* SipHash-2-4 (Aumasson and Bernstein): a keyed function made for hash
- * tables fed by an adversary.  Words are read in host order; the values
- * never leave the process, so they need not match other hosts'. */
-static uint64_t siphash(const uint64_t key[2], const uint8_t *in, size_t len)
-{
-    uint64_t v0 = 0x736f6d6570736575ULL ^ key[0], v1 = 0x646f72616e646f6dULL ^ key[1];
-    uint64_t v2 = 0x6c7967656e657261ULL ^ key[0], v3 = 0x7465646279746573ULL ^ key[1];
-    uint64_t m, last = (uint64_t)len << 56;
-    size_t whole = len - len % 8;
-
-    for (size_t i = 0; i < whole; i += 8) {
-        memcpy(&m, in + i, 8);
-        v3 ^= m;
-        SIPROUND;
-        SIPROUND;
-        v0 ^= m;
-    }
-    for (size_t i = 0; i < len % 8; i++)
-        last |= (uint64_t)in[whole + i] << (8 * i);
-    v3 ^= last;
-    SIPROUND;
-    SIPROUND;
-    v0 ^= last;
-    v2 ^= 0xff;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    SIPROUND;
-    return v0 ^ v1 ^ v2 ^ v3;
-}
 
 /* ---- a chained hash table of intrusive links --------------------------- */
 
@@ -178,11 +126,12 @@ static struct hlink *table_next(const struct hlink *l)
 struct host;
 
 struct entry {
-    struct hlink h;              /* first: in the pair table */
     struct entry *older, *newer; /* the observation list */
     struct entry *prev, *next;   /* the host's list, most recent first */
     struct host *host;
     int64_t first_ns, last_ns;
+    uint32_t hash; /* name_hash() of the name */
+    uint8_t len;   /* of the name: 1 to NAME_MAX_LEN */
     char name[];
 };
 
@@ -193,18 +142,21 @@ struct host {
     unsigned count;
 };
 
+/* A CNAME record of the message being read, with its names' hashes. */
 struct cname {
     char owner[FA_DNS_NAME_LEN];
     char target[FA_DNS_NAME_LEN];
+    size_t owner_len;
+    uint32_t owner_hash, target_hash;
     int start; /* the index of the CNAME at the start of the chain ending in this one */
 };
 
 struct fa_names {
     uint64_t key[2];
-    size_t max;
-    struct table pairs, hosts;
+    size_t max, count;
+    struct table hosts;
     struct entry *oldest, *newest;
-    uint64_t dropped;
+    uint64_t dropped, nomem;
     /* fa_names_dns()'s scratch: the CNAMEs of the message being read. */
     struct cname cnames[FA_NAMES_MAX_CNAMES];
     int ncnames;
@@ -219,7 +171,7 @@ struct fa_names *fa_names_new(size_t max_entries)
         return NULL;
     n->max = max_entries ? max_entries : FA_NAMES_DEFAULT_MAX;
     fa_hash_seed(n->key);
-    if (table_init(&n->pairs) < 0 || table_init(&n->hosts) < 0) {
+    if (table_init(&n->hosts) < 0) {
         fa_names_free(n);
         return NULL;
     }
@@ -238,45 +190,35 @@ void fa_names_free(struct fa_names *n)
             free(e->host);
         free(e);
     }
-    free(n->pairs.b);
     free(n->hosts.b);
     free(n);
 }
 
 static uint64_t host_hash(const struct fa_names *n, const struct fa_addr *addr)
 {
-    return siphash(n->key, addr->b, sizeof addr->b);
+    return fa_hash_end(n->key, addr, 0);
 }
 
-static uint64_t pair_hash(const struct fa_names *n, const struct fa_addr *addr, const char *name,
-                          size_t len)
+static uint32_t name_hash(const struct fa_names *n, const char *name, size_t len)
 {
-    uint8_t buf[sizeof addr->b + NAME_MAX_LEN];
-
-    memcpy(buf, addr->b, sizeof addr->b);
-    memcpy(buf + sizeof addr->b, name, len);
-    return siphash(n->key, buf, sizeof addr->b + len);
+    return (uint32_t)fa_hash_bytes(n->key, name, len);
 }
 
-static struct host *find_host(const struct fa_names *n, const struct fa_addr *addr)
+static struct host *find_host(const struct fa_names *n, const struct fa_addr *addr, uint64_t hash)
 {
-    for (struct hlink *l = table_first(&n->hosts, host_hash(n, addr)); l; l = table_next(l)) {
+    for (struct hlink *l = table_first(&n->hosts, hash); l; l = table_next(l)) {
         struct host *h = (struct host *)l;
-        if (memcmp(h->addr.b, addr->b, sizeof addr->b) == 0)
+        if (fa_addr_eq(&h->addr, addr))
             return h;
     }
     return NULL;
 }
 
-static struct entry *find_entry(const struct fa_names *n, const struct fa_addr *addr,
-                                const char *name, size_t len, uint64_t hash)
+static struct entry *find_entry(const struct host *h, const char *name, size_t len, uint32_t hash)
 {
-    for (struct hlink *l = table_first(&n->pairs, hash); l; l = table_next(l)) {
-        struct entry *e = (struct entry *)l;
-        if (memcmp(e->host->addr.b, addr->b, sizeof addr->b) == 0 &&
-            strncmp(e->name, name, len) == 0 && e->name[len] == '\0')
+    for (struct entry *e = h->head; e; e = e->next)
+        if (e->hash == hash && e->len == len && memcmp(e->name, name, len) == 0)
             return e;
-    }
     return NULL;
 }
 
@@ -317,7 +259,6 @@ static void drop_entry(struct fa_names *n, struct entry *e)
 {
     struct host *h = e->host;
 
-    table_remove(&n->pairs, &e->h);
     order_unlink(n, e);
     host_unlink(h, e);
     if (h->count == 0) {
@@ -325,67 +266,84 @@ static void drop_entry(struct fa_names *n, struct entry *e)
         free(h);
     }
     free(e);
+    n->count--;
     n->dropped++;
 }
 
-int fa_names_observe(struct fa_names *n, const char *name, const struct fa_addr *addr,
-                     int64_t ts_ns)
+/* fa_names_observe() for a name already measured (len at most
+ * NAME_MAX_LEN) and hashed with name_hash(). */
+static int observe(struct fa_names *n, const char *name, size_t len, uint32_t hash,
+                   const struct fa_addr *addr, int64_t ts_ns)
 {
-    size_t len = strnlen(name, NAME_MAX_LEN);
-    uint64_t hash;
+    uint64_t hh;
     struct entry *e;
     struct host *h;
 
     /* The root has no name to give a flow. */
     if (len == 0)
         return 0;
-    hash = pair_hash(n, addr, name, len);
-    if ((e = find_entry(n, addr, name, len, hash))) {
+    hh = host_hash(n, addr);
+    h = find_host(n, addr, hh);
+    if (h && (e = find_entry(h, name, len, hash))) {
         if (ts_ns < e->first_ns)
             e->first_ns = ts_ns;
         if (ts_ns > e->last_ns)
             e->last_ns = ts_ns;
         order_unlink(n, e);
         order_append(n, e);
-        host_unlink(e->host, e);
-        host_push(e->host, e);
+        host_unlink(h, e);
+        host_push(h, e);
         return 0;
     }
 
-    /* Room first: dropping the oldest entry may free the very host this
-     * answer is for, so the host is looked up only afterwards. */
-    if (n->pairs.count >= n->max)
+    /* Room first.  The oldest entry may be the last of this very host,
+     * which then goes with it. */
+    if (n->count >= n->max) {
+        if (n->oldest->host == h && h->count == 1)
+            h = NULL;
         drop_entry(n, n->oldest);
-    h = find_host(n, addr);
+    }
     if (h && h->count >= FA_NAMES_PER_ADDR)
         drop_entry(n, h->tail); /* leaves h: it had more than one entry */
 
     e = malloc(sizeof *e + len + 1);
-    if (!e)
+    if (!e) {
+        n->nomem++;
         return -1;
+    }
     if (!h) {
         if (!(h = calloc(1, sizeof *h))) {
             free(e);
+            n->nomem++;
             return -1;
         }
         h->addr = *addr;
-        h->h.hash = host_hash(n, addr);
+        h->h.hash = hh;
         table_insert(&n->hosts, &h->h);
     }
     memcpy(e->name, name, len);
     e->name[len] = '\0';
-    e->h.hash = hash;
+    e->hash = hash;
+    e->len = (uint8_t)len;
     e->host = h;
     e->first_ns = e->last_ns = ts_ns;
-    table_insert(&n->pairs, &e->h);
     order_append(n, e);
     host_push(h, e);
+    n->count++;
     return 0;
+}
+
+int fa_names_observe(struct fa_names *n, const char *name, const struct fa_addr *addr,
+                     int64_t ts_ns)
+{
+    size_t len = strnlen(name, NAME_MAX_LEN);
+
+    return observe(n, name, len, name_hash(n, name, len), addr, ts_ns);
 }
 
 const char *fa_names_for(const struct fa_names *n, const struct fa_addr *addr, int64_t before_ns)
 {
-    const struct host *h = find_host(n, addr);
+    const struct host *h = find_host(n, addr, host_hash(n, addr));
     const struct entry *best = NULL;
     int64_t best_ns = 0;
 
@@ -422,44 +380,57 @@ int fa_names_each(const struct fa_names *n, fa_names_fn fn, void *ctx)
 
 struct fa_names_stats fa_names_stats(const struct fa_names *n)
 {
-    struct fa_names_stats st = {n->pairs.count, n->dropped};
+    struct fa_names_stats st = {n->count, n->dropped, n->nomem};
 
     return st;
 }
 
 /* ---- DNS responses ----------------------------------------------------- */
 
+/* dns.h's names are at most 253 characters: never cut here. */
 static void collect_cname(void *ctx, const struct fa_dns_record *r)
 {
     struct fa_names *n = ctx;
     struct cname *c;
+    size_t len;
 
-    if (r->type != FA_DNS_TYPE_CNAME || n->ncnames == FA_NAMES_MAX_CNAMES)
+    if (n->ncnames == FA_NAMES_MAX_CNAMES)
         return;
     c = &n->cnames[n->ncnames++];
-    memcpy(c->owner, r->name, sizeof c->owner);
-    memcpy(c->target, r->target, sizeof c->target);
+    c->owner_len = strlen(r->name);
+    memcpy(c->owner, r->name, c->owner_len + 1);
+    c->owner_hash = name_hash(n, c->owner, c->owner_len);
+    len = strlen(r->target);
+    memcpy(c->target, r->target, len + 1);
+    c->target_hash = name_hash(n, c->target, len);
 }
 
-/* The CNAME whose target is name, or -1. */
-static int cname_to(const struct fa_names *n, const char *name)
+/* The first CNAME whose target is name (whose name_hash() is hash), or -1. */
+static int cname_to(const struct fa_names *n, const char *name, uint32_t hash)
 {
     for (int i = 0; i < n->ncnames; i++)
-        if (strcmp(n->cnames[i].target, name) == 0)
+        if (n->cnames[i].target_hash == hash && strcmp(n->cnames[i].target, name) == 0)
             return i;
     return -1;
 }
 
 /* Follows each CNAME back to the start of its chain once per message, so
- * that each address record then costs one scan of the CNAMEs.  A walk
- * takes at most ncnames steps, which ends a chain that loops. */
+ * that each address record then costs one scan of the CNAMEs.  The link
+ * from each CNAME to the one before it is found first (a scan each), then
+ * walked from each CNAME for at most ncnames steps, which ends a chain
+ * that loops: at most ncnames^2 name comparisons (by hash first) and
+ * ncnames^2 steps. */
 static void find_chain_starts(struct fa_names *n)
 {
-    for (int i = 0; i < n->ncnames; i++) {
-        int at = i, j;
+    int before[FA_NAMES_MAX_CNAMES];
 
-        for (int step = 0; step < n->ncnames && (j = cname_to(n, n->cnames[at].owner)) >= 0; step++)
-            at = j;
+    for (int i = 0; i < n->ncnames; i++)
+        before[i] = cname_to(n, n->cnames[i].owner, n->cnames[i].owner_hash);
+    for (int i = 0; i < n->ncnames; i++) {
+        int at = i;
+
+        for (int step = 0; step < n->ncnames && before[at] >= 0; step++)
+            at = before[at];
         n->cnames[i].start = at;
     }
 }
@@ -469,31 +440,33 @@ static void find_chain_starts(struct fa_names *n)
 static void observe_address(void *ctx, const struct fa_dns_record *r)
 {
     struct fa_names *n = ctx;
+    size_t len = strlen(r->name);
+    uint32_t hash = name_hash(n, r->name, len);
+    const struct cname *q;
     int c;
 
-    if (r->type != FA_DNS_TYPE_A && r->type != FA_DNS_TYPE_AAAA)
+    observe(n, r->name, len, hash, &r->addr, n->dns_ts);
+    if ((c = cname_to(n, r->name, hash)) < 0)
         return;
-    fa_names_observe(n, r->name, &r->addr, n->dns_ts);
-    if ((c = cname_to(n, r->name)) < 0)
-        return;
-    const char *question = n->cnames[n->cnames[c].start].owner;
-    if (strcmp(question, r->name) != 0)
-        fa_names_observe(n, question, &r->addr, n->dns_ts);
+    q = &n->cnames[n->cnames[c].start];
+    if (q->owner_hash != hash || strcmp(q->owner, r->name) != 0)
+        observe(n, q->owner, q->owner_len, q->owner_hash, &r->addr, n->dns_ts);
 }
 
-/* Two passes, because an answer need not list a chain's CNAMEs before
- * the addresses they lead to; the parser is pure, so both see the same
- * records. */
+/* The message is checked once, then read in two walks, because an answer
+ * need not list a chain's CNAMEs before the addresses they lead to: the
+ * CNAMEs (when there are any), then the A and AAAA records.  Each walk
+ * decodes the names of its own records only. */
 int fa_names_dns(struct fa_names *n, const uint8_t *msg, size_t len, int64_t ts_ns)
 {
-    int rc;
+    struct fa_dns_msg m;
+    int rc = fa_dns_check(msg, len, &m);
 
-    n->ncnames = 0;
-    rc = fa_dns_parse(msg, len, collect_cname, n);
     if (rc <= 0)
         return rc;
+    n->ncnames = 0;
+    rc = fa_dns_report(&m, FA_DNS_MASK(FA_DNS_TYPE_CNAME), collect_cname, n);
     find_chain_starts(n);
     n->dns_ts = ts_ns;
-    fa_dns_parse(msg, len, observe_address, n);
-    return rc;
+    return rc + fa_dns_report(&m, FA_DNS_MASK_ADDR, observe_address, n);
 }

@@ -12,8 +12,8 @@
  *   - no address has more than FA_NAMES_PER_ADDR names: a further name
  *     drops that address's name observed least recently (counted too), so
  *     a lookup by address looks at a bounded number of entries;
- *   - its hash tables are keyed with a secret random seed, so colliding
- *     names or addresses cannot be computed offline.
+ *   - its hashes of addresses and names are keyed with a secret random
+ *     seed, so colliding names or addresses cannot be computed offline.
  * "Least recently" is in the order answers were observed, which is the
  * capture's order, not their timestamps (files read together may overlap).
  */
@@ -41,6 +41,7 @@ struct fa_names;
 struct fa_names_stats {
     uint64_t entries; /* held now */
     uint64_t dropped; /* entries dropped to stay within a bound */
+    uint64_t nomem;   /* answers not recorded for want of memory */
 };
 
 /* max_entries 0 means FA_NAMES_DEFAULT_MAX.  NULL when out of memory. */
@@ -50,12 +51,12 @@ void fa_names_free(struct fa_names *n);
 /* Records that an answer seen at ts_ns gave name (lower-case text, at most
  * 255 bytes; longer is cut) for addr: a new entry, or the existing one's
  * first and last times widened to take ts_ns in.  Returns 0, or -1 when
- * out of memory (the answer is then not recorded). */
+ * out of memory (the answer is then not recorded, and counted in nomem). */
 int fa_names_observe(struct fa_names *n, const char *name, const struct fa_addr *addr,
                      int64_t ts_ns);
 
 /*
- * Parses one DNS message (a whole UDP payload) with fa_dns_parse() and
+ * Parses one DNS message (a whole UDP payload) as fa_dns_parse() does and
  * observes its answers at ts_ns: for each A or AAAA record, its owner
  * name, and, when the owner is the end of a CNAME chain in the same
  * answer, the name at the chain's start too, which is the name the client

@@ -544,6 +544,66 @@ static void test_bad_bytes(void **state)
     assert_addr(&s.r[0], "198.51.100.7");
 }
 
+/* fa_dns_parse() in halves: one check, then walks by type that report,
+ * between them, what fa_dns_parse() reports. */
+static void test_check_and_report(void **state)
+{
+    struct msg m = {0};
+    struct fa_dns_msg dm;
+    struct seen s;
+    (void)state;
+
+    build_chain(&m);
+    assert_int_equal(fa_dns_check(m.b, m.n, &dm), 1);
+    assert_int_equal(dm.an, 3);
+    assert_true(dm.types == FA_DNS_MASK_ALL);
+    memset(&s, 0, sizeof s);
+    assert_int_equal(fa_dns_report(&dm, FA_DNS_MASK(FA_DNS_TYPE_CNAME), collect, &s), 1);
+    assert_int_equal(s.n, 1);
+    assert_string_equal(s.r[0].name, "www.example.com");
+    assert_string_equal(s.r[0].target, "cdn.example.net");
+    assert_int_equal(fa_dns_report(&dm, FA_DNS_MASK_ADDR, collect, &s), 2);
+    assert_int_equal(s.n, 3);
+    assert_int_equal(s.r[1].type, FA_DNS_TYPE_A);
+    assert_addr(&s.r[1], "192.0.2.10");
+    assert_string_equal(s.r[1].target, "");
+    assert_int_equal(s.r[2].type, FA_DNS_TYPE_AAAA);
+    assert_addr(&s.r[2], "2001:db8::10");
+    /* A walk may be repeated; a type not reported reports nothing. */
+    assert_int_equal(fa_dns_report(&dm, FA_DNS_MASK_ALL, NULL, NULL), 3);
+    assert_int_equal(fa_dns_report(&dm, FA_DNS_MASK(FA_DNS_TYPE_A), NULL, NULL), 1);
+    assert_int_equal(fa_dns_report(&dm, FA_DNS_MASK(15), NULL, NULL), 0);
+
+    /* Only the types present: an MX and a CHAOS A are not. */
+    memset(&m, 0, sizeof m);
+    header(&m, QR | RA, 1, 3, 0, 0);
+    question(&m, "a.example", 1);
+    ptr(&m, 12);
+    size_t at = rr_fixed(&m, 15, 1, 30);
+    put16(&m, 10);
+    ptr(&m, 12);
+    rr_end(&m, at);
+    ptr(&m, 12);
+    at = rr_fixed(&m, 1, 3, 30);
+    put(&m, "\1\2\3\4", 4);
+    rr_end(&m, at);
+    ptr(&m, 12);
+    rr_a(&m, 1, (const uint8_t *)"\1\2\3\4");
+    assert_int_equal(fa_dns_check(m.b, m.n, &dm), 1);
+    assert_true(dm.types == FA_DNS_MASK(FA_DNS_TYPE_A));
+    assert_int_equal(fa_dns_report(&dm, FA_DNS_MASK_ALL, NULL, NULL), 1);
+
+    /* The check gives what fa_dns_parse() gives for a query and for a
+     * malformed message. */
+    memset(&m, 0, sizeof m);
+    build_chain(&m);
+    m.b[2] &= 0x7f;
+    assert_int_equal(fa_dns_check(m.b, m.n, &dm), 0);
+    m.b[2] |= 0x80;
+    assert_int_equal(fa_dns_check(m.b, m.n - 1, &dm), -1);
+    assert_int_equal(fa_dns_check(NULL, 0, &dm), -1);
+}
+
 /* ---- robustness ---------------------------------------------------------- */
 
 static uint64_t rng_state = 0x243f6a8885a308d3ull;
@@ -554,6 +614,24 @@ static uint64_t rng(void)
     rng_state ^= rng_state >> 7;
     rng_state ^= rng_state << 17;
     return rng_state;
+}
+
+/* What fa_dns_check() and two walks by type report, as fa_dns_parse()
+ * counts it. */
+static int split(const uint8_t *b, size_t n)
+{
+    struct fa_dns_msg dm;
+    uint8_t *copy = malloc(n ? n : 1);
+    int rc;
+
+    assert_non_null(copy);
+    memcpy(copy, b, n);
+    rc = fa_dns_check(copy, n, &dm);
+    if (rc > 0)
+        rc = fa_dns_report(&dm, FA_DNS_MASK(FA_DNS_TYPE_CNAME), NULL, NULL) +
+             fa_dns_report(&dm, FA_DNS_MASK_ADDR, NULL, NULL);
+    free(copy);
+    return rc;
 }
 
 static void test_random(void **state)
@@ -592,6 +670,7 @@ static void test_random(void **state)
         }
         int rc = parse(b, n, &s);
         assert_true(rc >= -1 && rc <= 16);
+        assert_int_equal(split(b, n), rc);
     }
 }
 
@@ -603,7 +682,7 @@ int main(void)
         cmocka_unit_test(test_long_name),        cmocka_unit_test(test_truncation),
         cmocka_unit_test(test_malformed_later),  cmocka_unit_test(test_bad_rdata),
         cmocka_unit_test(test_query_and_errors), cmocka_unit_test(test_bad_bytes),
-        cmocka_unit_test(test_random),
+        cmocka_unit_test(test_check_and_report), cmocka_unit_test(test_random),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

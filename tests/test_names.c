@@ -18,8 +18,20 @@
 #include <string.h>
 
 #include <cmocka.h>
+#include <sys/resource.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
+#include "hash.h"
 #include "names.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
 
 #define S 1000000000LL
 
@@ -263,6 +275,129 @@ static void test_long_name(void **state)
     fa_names_free(n);
 }
 
+/* An address with its FA_NAMES_PER_ADDR names, each seen again: found on
+ * the address's list, widened, nothing added or dropped. */
+static void test_seen_again_when_full(void **state)
+{
+    struct fa_names *n = fa_names_new(0);
+    char name[64];
+
+    (void)state;
+    for (int round = 0; round < 2; round++)
+        for (int i = 0; i < FA_NAMES_PER_ADDR; i++) {
+            snprintf(name, sizeof name, "n%d.example.com", i);
+            observe(n, name, "192.0.2.7", (int64_t)(round * 100 + i + 1) * S);
+        }
+    assert_int_equal(fa_names_stats(n).entries, FA_NAMES_PER_ADDR);
+    assert_int_equal(fa_names_stats(n).dropped, 0);
+    assert_name(name_for(n, "192.0.2.7", 50 * S), "n49.example.com");
+    assert_name(name_for(n, "192.0.2.7", 150 * S), "n49.example.com");
+    fa_names_free(n);
+}
+
+/* The name hash is SipHash-2-4: the reference vectors (key 00..0f, input
+ * 00..len-1) where words are little-endian. */
+static void test_name_hash(void **state)
+{
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    const uint64_t key[2] = {0x0706050403020100ULL, 0x0f0e0d0c0b0a0908ULL};
+    uint8_t in[16];
+
+    (void)state;
+    for (int i = 0; i < 16; i++)
+        in[i] = (uint8_t)i;
+    assert_true(fa_hash_bytes(key, in, 0) == 0x726fdb47dd0e0e31ULL);
+    assert_true(fa_hash_bytes(key, in, 8) == 0x93f5f5799a932462ULL);
+    assert_true(fa_hash_bytes(key, in, 15) == 0xa129ca6149be45e5ULL);
+#else
+    (void)state;
+    skip();
+#endif
+}
+
+#ifndef UNDER_ASAN
+/* The address space in use, from /proc. */
+static size_t address_space(void)
+{
+    FILE *f = fopen("/proc/self/statm", "r");
+    unsigned long pages = 0;
+
+    if (!f)
+        return 0;
+    if (fscanf(f, "%lu", &pages) != 1)
+        pages = 0;
+    fclose(f);
+    return pages * (size_t)sysconf(_SC_PAGESIZE);
+}
+
+/* In a child: every allocation then fails.  Returns what went wrong, or 0. */
+static int nomem_child(void)
+{
+    struct fa_names *n = fa_names_new(0);
+    struct fa_addr a, b;
+    struct rlimit rl;
+    void **held = NULL, **p;
+    size_t used = address_space();
+
+    if (!n || !used || !fa_addr_parse("192.0.2.1", &a) || !fa_addr_parse("192.0.2.2", &b))
+        return 1;
+    if (fa_names_observe(n, "known.example", &a, S) != 0)
+        return 2;
+    if (getrlimit(RLIMIT_AS, &rl) != 0)
+        return 3;
+    rl.rlim_cur = used + ((size_t)16 << 20);
+    if (setrlimit(RLIMIT_AS, &rl) != 0)
+        return 3;
+    /* Everything malloc can still give, large blocks first, then every
+     * small size, so that no cached chunk is left for the table. */
+    for (size_t size = (size_t)1 << 20; size >= 2048; size /= 2)
+        while ((p = malloc(size))) {
+            *p = held;
+            held = p;
+        }
+    for (size_t size = 2048; size >= sizeof *p; size -= sizeof *p)
+        while ((p = malloc(size))) {
+            *p = held;
+            held = p;
+        }
+    /* A new address (entry and host), then a new name for a known one. */
+    if (fa_names_observe(n, "new.example", &b, 2 * S) != -1)
+        return 4;
+    if (fa_names_observe(n, "other.example", &a, 2 * S) != -1)
+        return 5;
+    if (fa_names_stats(n).nomem != 2 || fa_names_stats(n).entries != 1)
+        return 6;
+    /* A pair already held needs no memory. */
+    if (fa_names_observe(n, "known.example", &a, 3 * S) != 0)
+        return 7;
+    return 0;
+}
+#endif
+
+/* Out of memory, an answer is not recorded, and is counted. */
+static void test_nomem(void **state)
+{
+    (void)state;
+#ifdef UNDER_ASAN
+    skip(); /* the sanitizer's allocator reports running out itself */
+#else
+    struct fa_names *n = fa_names_new(0);
+    int status;
+    pid_t pid;
+
+    assert_int_equal(fa_names_stats(n).nomem, 0);
+    fa_names_free(n);
+    fflush(NULL);
+    pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0)
+        _exit(nomem_child());
+    assert_int_equal(waitpid(pid, &status, 0), pid);
+    assert_true(WIFEXITED(status));
+    assert_int_equal(WEXITSTATUS(status), 0);
+#endif
+}
+
 /* ---- DNS responses -------------------------------------------------------- */
 
 struct msg {
@@ -467,6 +602,95 @@ static void test_dns_long_chain(void **state)
     fa_names_free(n);
 }
 
+/* A chain of FA_NAMES_MAX_CNAMES CNAMEs listed out of order, after the
+ * addresses, beside another chain: every address is named by its own
+ * chain's question, whichever link of the chain owns it. */
+static void test_dns_chain_out_of_order(void **state)
+{
+    struct fa_names *n = fa_names_new(0);
+    struct msg m = {0};
+    char owner[32], target[32];
+    int links = FA_NAMES_MAX_CNAMES - 1; /* and x.test's one */
+
+    (void)state;
+    header(&m, QR_RD_RA, (unsigned)links + 5);
+    question(&m, "c0.test", 1);
+    snprintf(owner, sizeof owner, "c%d.test", links);
+    rr_addr(&m, owner, "192.0.2.1");      /* the end of the chain */
+    rr_addr(&m, "c16.test", "192.0.2.2"); /* its middle */
+    rr_addr(&m, "c0.test", "192.0.2.3");  /* the question itself */
+    rr_addr(&m, "y.test", "192.0.2.4");   /* another chain's end */
+    /* 7 is prime to 32: each link once, far from its neighbours. */
+    for (int k = 0; k < 32; k++) {
+        int i = (k * 7) % 32;
+        if (i >= links) {
+            rr_cname(&m, "x.test", "y.test");
+            continue;
+        }
+        snprintf(owner, sizeof owner, "c%d.test", i);
+        snprintf(target, sizeof target, "c%d.test", i + 1);
+        rr_cname(&m, owner, target);
+    }
+    assert_int_equal(feed(n, &m, 5 * S), links + 5);
+    snprintf(owner, sizeof owner, "c%d.test", links);
+    char want[256];
+    snprintf(want, sizeof want,
+             "%s 192.0.2.1 5 5\n"
+             "c0.test 192.0.2.1 5 5\n"
+             "c16.test 192.0.2.2 5 5\n"
+             "c0.test 192.0.2.2 5 5\n"
+             "c0.test 192.0.2.3 5 5\n"
+             "y.test 192.0.2.4 5 5\n"
+             "x.test 192.0.2.4 5 5\n",
+             owner);
+    assert_string_equal(dump(n), want);
+    assert_name(name_for(n, "192.0.2.1", 5 * S), "c0.test");
+    assert_name(name_for(n, "192.0.2.2", 5 * S), "c0.test");
+    assert_name(name_for(n, "192.0.2.4", 5 * S), "x.test");
+    fa_names_free(n);
+}
+
+/* A message malformed after good answers is rejected whole: not even the
+ * answers before the fault are recorded. */
+static void test_dns_rejected_whole(void **state)
+{
+    struct fa_names *n = fa_names_new(0);
+    struct msg m = {0};
+
+    (void)state;
+    /* A bad authority record after a good chain. */
+    put16(&m, 0x1234);
+    put16(&m, QR_RD_RA);
+    put16(&m, 1);
+    put16(&m, 2);
+    put16(&m, 1);
+    put16(&m, 0);
+    question(&m, "www.example.com", 1);
+    rr_cname(&m, "www.example.com", "cdn.example.net");
+    rr_addr(&m, "cdn.example.net", "192.0.2.30");
+    put_name(&m, "example.com");
+    put16(&m, 2);
+    put16(&m, 1);
+    put16(&m, 0);
+    put16(&m, 300);
+    put16(&m, 40); /* rdlength past the end */
+    put_name(&m, "ns.example.com");
+    assert_int_equal(feed(n, &m, S), -1);
+
+    /* A good address, then a CNAME with a byte after its name. */
+    memset(&m, 0, sizeof m);
+    header(&m, QR_RD_RA, 2);
+    question(&m, "www.example.com", 1);
+    rr_addr(&m, "www.example.com", "192.0.2.31");
+    rr(&m, "www.example.com", 5, "\3cdn\7example\3net\0\0", 18);
+    assert_int_equal(feed(n, &m, S), -1);
+
+    assert_int_equal(fa_names_stats(n).entries, 0);
+    assert_name(name_for(n, "192.0.2.30", 2 * S), NULL);
+    assert_name(name_for(n, "192.0.2.31", 2 * S), NULL);
+    fa_names_free(n);
+}
+
 /* A query, an error and a malformed message record nothing; the result is
  * fa_dns_parse()'s. */
 static void test_dns_not_answers(void **state)
@@ -499,12 +723,22 @@ static void test_dns_not_answers(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_before_the_flow),     cmocka_unit_test(test_most_recent_before),
-        cmocka_unit_test(test_first_last_and_each), cmocka_unit_test(test_bound),
-        cmocka_unit_test(test_bound_per_address),   cmocka_unit_test(test_many),
-        cmocka_unit_test(test_long_name),           cmocka_unit_test(test_dns_answer),
-        cmocka_unit_test(test_dns_cname_chain),     cmocka_unit_test(test_dns_long_chain),
+        cmocka_unit_test(test_before_the_flow),
+        cmocka_unit_test(test_most_recent_before),
+        cmocka_unit_test(test_first_last_and_each),
+        cmocka_unit_test(test_bound),
+        cmocka_unit_test(test_bound_per_address),
+        cmocka_unit_test(test_many),
+        cmocka_unit_test(test_long_name),
+        cmocka_unit_test(test_dns_answer),
+        cmocka_unit_test(test_dns_cname_chain),
+        cmocka_unit_test(test_dns_long_chain),
         cmocka_unit_test(test_dns_not_answers),
+        cmocka_unit_test(test_seen_again_when_full),
+        cmocka_unit_test(test_name_hash),
+        cmocka_unit_test(test_nomem),
+        cmocka_unit_test(test_dns_chain_out_of_order),
+        cmocka_unit_test(test_dns_rejected_whole),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
