@@ -189,13 +189,7 @@ static int print_report(struct fa_store *s, int64_t audit_id, int format, const 
     if (fa_outfile_open(&out, output) < 0)
         return -1;
     int rc = fa_report_write(s, audit_id, (enum fa_report_format)format, out.fp, err);
-    /* A failed write is the file's to report, naming it. */
-    int write_failed = fa_outfile_failed(&out);
-    if (rc < 0 && !write_failed)
-        fprintf(stderr, "flowaudit: %s\n", err);
-    if (fa_outfile_close(&out, rc == 0 || write_failed) < 0)
-        rc = -1;
-    return rc;
+    return fa_outfile_close(&out, rc, err);
 }
 
 static const char *fail_on_name(int fail_on)

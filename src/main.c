@@ -385,11 +385,7 @@ static int cmd_output(int argc, char **argv, int is_export)
         return EXIT_USAGE;
     }
     int rc = fa_output_flows(s, &f, (enum fa_format)fmt, out.fp, err);
-    int write_failed = fa_outfile_failed(&out);
-    if (rc < 0 && !write_failed)
-        fprintf(stderr, "flowaudit: %s\n", err);
-    if (fa_outfile_close(&out, rc == 0 || write_failed) < 0)
-        rc = -1;
+    rc = fa_outfile_close(&out, rc, err);
     fa_store_close(s);
     return rc < 0 ? EXIT_USAGE : 0;
 }
