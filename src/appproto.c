@@ -1242,28 +1242,21 @@ enum fa_app_verdict fa_app_inspect_response(const uint8_t *data, size_t len, siz
     return run_probes(probes, sizeof probes / sizeof probes[0], data, len, limit, info);
 }
 
+static const char *const app_names[] = {"",    "tls",  "http", "tds", "tns",
+                                        "ssh", "smtp", "amqp", "dns"};
+_Static_assert(sizeof app_names / sizeof app_names[0] == FA_APP_COUNT, "a name for every app");
+
 const char *fa_app_name(enum fa_app a)
 {
-    static const char *const names[] = {"",    "tls",  "http", "tds", "tns",
-                                        "ssh", "smtp", "amqp", "dns"};
-
-    if ((unsigned)a >= sizeof names / sizeof names[0])
-        return "";
-    return names[a];
+    return (unsigned)a < FA_APP_COUNT ? app_names[a] : "";
 }
 
-/* Runs until fa_app_name() gives "" past FA_APP_UNKNOWN, so a protocol
- * added to the enum and to names[] is parsed too. */
 int fa_app_parse(const char *name)
 {
     if (!name)
         return -1;
-    for (int a = FA_APP_UNKNOWN;; a++) {
-        const char *n = fa_app_name((enum fa_app)a);
-
-        if (strcmp(name, n) == 0)
+    for (int a = FA_APP_UNKNOWN; a < FA_APP_COUNT; a++)
+        if (strcmp(name, app_names[a]) == 0)
             return a;
-        if (a > FA_APP_UNKNOWN && !n[0])
-            return -1;
-    }
+    return -1;
 }

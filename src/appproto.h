@@ -31,7 +31,8 @@ enum fa_app {
     FA_APP_SSH,  /* an "SSH-x.y-" banner */
     FA_APP_SMTP, /* EHLO/HELO (response: a "220" greeting that names SMTP) */
     FA_APP_AMQP, /* an AMQP protocol header (response: Connection.Start) */
-    FA_APP_DNS   /* one DNS message over TCP, with its 2-byte length */
+    FA_APP_DNS,  /* one DNS message over TCP, with its 2-byte length */
+    FA_APP_COUNT /* not a protocol: how many values there are */
 };
 
 /* Short stable name as stored and shown: "tls", "http", "tds", "tns", "ssh",

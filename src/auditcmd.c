@@ -9,11 +9,9 @@
  */
 #include "auditcmd.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "audit.h"
 #include "outfile.h"
@@ -25,82 +23,14 @@ extern const char *const fa_builtin_matrix[];
 /* The name the built-in matrix goes by in messages and records. */
 #define BUILTIN_MATRIX_NAME "outsystems-11.rules"
 
-/* Rule files are small; the cap keeps a wrong path (a device, a log)
- * from filling memory. */
-#define RULE_FILE_MAX (16u << 20)
-
-/* A NUL byte is refused here, at its line and column as the parser
- * counts them: the parser reads text, and everything after a NUL would
- * silently vanish. */
-static int refuse_nul(const char *path, const char *buf, size_t size)
+/* A rule file's text; NULL with a message on stderr. */
+static char *read_file(const char *path, size_t *len)
 {
-    const char *nul = memchr(buf, '\0', size);
-    if (!nul)
-        return 0;
-    size_t line = 1;
-    const char *bol = buf;
-    for (const char *p = buf; p < nul; p++)
-        if (*p == '\n')
-            line++, bol = p + 1;
-    fprintf(stderr, "flowaudit: %s:%zu:%zu: NUL byte; a rule file is text\n", path, line,
-            (size_t)(nul - bol) + 1);
-    return -1;
-}
-
-/* A file with nothing in it (no byte but blanks) is a wrong path or a
- * failed copy, not a site: with it the matrix's roles stay empty and the
- * audit would pass whatever the flows say.  A file of comments is kept:
- * someone wrote it. */
-static int refuse_empty(const char *path, const char *buf, size_t size)
-{
-    for (size_t i = 0; i < size; i++)
-        if (!strchr(" \t\r\n", buf[i]))
-            return 0;
-    fprintf(stderr,
-            "flowaudit: %s: empty rule file; name the environment's hosts in it (see "
-            "rules/README.md)\n",
-            path);
-    return -1;
-}
-
-/* Reads a whole rule file; NULL with a message on stderr. */
-static char *read_text(const char *path)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "flowaudit: %s: cannot read: %s\n", path, strerror(errno));
-        return NULL;
-    }
-    size_t size = 0, cap = 4096;
-    char *buf = malloc(cap);
-    const char *why = NULL;
-    while (buf && !why) {
-        size += fread(buf + size, 1, cap - size - 1, f);
-        if (size < cap - 1)
-            break;
-        char *bigger = cap * 2 > RULE_FILE_MAX + 1u ? NULL : realloc(buf, cap * 2);
-        if (!bigger)
-            why = cap * 2 > RULE_FILE_MAX + 1u ? "larger than 16 MiB; not a rule file"
-                                               : "out of memory";
-        else
-            buf = bigger, cap *= 2;
-    }
-    if (!buf)
-        why = "out of memory";
-    else if (!why && ferror(f))
-        why = strerror(errno);
-    fclose(f);
-    if (why) {
-        fprintf(stderr, "flowaudit: %s: cannot read: %s\n", path, why);
-        free(buf);
-        return NULL;
-    }
-    if (refuse_nul(path, buf, size) < 0 || refuse_empty(path, buf, size) < 0) {
-        free(buf);
-        return NULL;
-    }
-    buf[size] = '\0';
-    return buf;
+    char err[FA_RULES_ERRBUF_SIZE];
+    char *text = fa_rules_read_file(path, len, err);
+    if (!text)
+        fprintf(stderr, "flowaudit: %s\n", err);
+    return text;
 }
 
 /* Appends "# ==> NAME <==\nTEXT" to *all, the record of the rules used. */
@@ -116,11 +46,11 @@ static int append_record(char **all, size_t *len, const char *name, const char *
     return 0;
 }
 
-static int load_one(struct fa_ruleset *rs, const char *name, const char *text, char **all,
-                    size_t *len)
+static int load_one(struct fa_ruleset *rs, const char *name, const char *text, size_t text_len,
+                    char **all, size_t *len)
 {
     char err[FA_RULES_ERRBUF_SIZE];
-    if (fa_ruleset_load_text(rs, name, text, err) < 0) {
+    if (fa_ruleset_load_buffer(rs, name, text, text_len, err) < 0) {
         fprintf(stderr, "flowaudit: %s\n", err);
         return -1;
     }
@@ -135,7 +65,7 @@ int fa_rules_load(const struct fa_rules_source *src, struct fa_ruleset **out, ch
 {
     char err[FA_RULES_ERRBUF_SIZE];
     char *all = NULL, *file = NULL;
-    size_t len = 0;
+    size_t len = 0, file_len = 0;
     struct fa_ruleset *rs = fa_ruleset_new();
 
     if (!rs) {
@@ -143,15 +73,18 @@ int fa_rules_load(const struct fa_rules_source *src, struct fa_ruleset **out, ch
         return -1;
     }
     if (src->matrix) {
-        if (!(file = read_text(src->matrix)) || load_one(rs, src->matrix, file, &all, &len) < 0)
+        if (!(file = read_file(src->matrix, &file_len)) ||
+            load_one(rs, src->matrix, file, file_len, &all, &len) < 0)
             goto fail;
         free(file);
         file = NULL;
-    } else if (load_one(rs, BUILTIN_MATRIX_NAME, fa_builtin_matrix[0], &all, &len) < 0) {
+    } else if (load_one(rs, BUILTIN_MATRIX_NAME, fa_builtin_matrix[0], strlen(fa_builtin_matrix[0]),
+                        &all, &len) < 0) {
         goto fail;
     }
     if (src->site) {
-        if (!(file = read_text(src->site)) || load_one(rs, src->site, file, &all, &len) < 0)
+        if (!(file = read_file(src->site, &file_len)) ||
+            load_one(rs, src->site, file, file_len, &all, &len) < 0)
             goto fail;
         free(file);
         file = NULL;

@@ -47,9 +47,11 @@
 #define EXPECT_PROTO "a protocol (tcp, udp, tcp/PORTS, udp/PORTS, icmp or any)"
 #define EXPECT_DURATION "a duration (a number and us, ms or s, e.g. 10ms)"
 #define EXPECT_OPTION "purpose=publication, purpose=monitoring, slow=DURATION or app=PROTOCOLS"
-/* Longest name fa_app_name() gives, and room for the list of them all. */
-#define APP_NAME_MAX 8
+/* Longer than any name fa_app_name() gives (the longest have 4 letters),
+ * and room for the list of them all. */
+#define APP_NAME_MAX 15
 #define APP_LIST_SIZE 128
+_Static_assert(FA_APP_COUNT <= 32, "struct fa_rule's apps holds a bit per app");
 
 /* Where a message points; the parser and fa_ruleset_finish() both report. */
 struct where {
@@ -1000,9 +1002,7 @@ static int parse_duration_token(struct parser *p, const struct token *t, const c
 static const char *app_list(char *buf, size_t size)
 {
     size_t used = 0;
-    int n = 0;
-    while (fa_app_name((enum fa_app)(n + 1))[0])
-        n++;
+    int n = FA_APP_COUNT - 1;
     buf[0] = '\0';
     for (int a = 1; a <= n && used < size; a++) {
         const char *sep = a == 1 ? "" : a == n ? " or " : ", ";
@@ -1034,7 +1034,7 @@ static int parse_apps(struct parser *p, const char *s, int col, uint32_t *apps)
             a = fa_app_parse(name);
         }
         /* fa_app_parse("") is FA_APP_UNKNOWN, which no flow is checked for. */
-        if (a <= 0 || a >= 32)
+        if (a <= 0)
             return fail(p, col + (int)i, "unknown application protocol %s; expected %s",
                         quote(q, sizeof q, s + i, k - i), app_list(list, sizeof list));
         *apps |= 1u << a;
@@ -1067,6 +1067,8 @@ static int parse_options(struct parser *p, size_t i, struct fa_rule *r)
                 return fail(p, t->col, "option 'slow' given twice");
             if (r->proto != FA_PROTO_TCP)
                 return fail(p, t->col, "slow= applies only to tcp rules");
+            if (r->kind == FA_RULE_DENY)
+                return fail(p, t->col, "slow= applies only to allow and require rules");
             if (parse_duration_token(p, t, s + 5, &r->slow_ns) < 0)
                 return -1;
         } else if (!t->quoted && strncasecmp(s, "app=", 4) == 0) {
@@ -1077,6 +1079,9 @@ static int parse_options(struct parser *p, size_t i, struct fa_rule *r)
              * the option could never find a mismatch. */
             if (r->proto != FA_PROTO_TCP)
                 return fail(p, t->col, "app= applies only to tcp rules");
+            /* Traffic a deny rule matches is a finding whatever it carries. */
+            if (r->kind == FA_RULE_DENY)
+                return fail(p, t->col, "app= applies only to allow and require rules");
             if (parse_apps(p, s + 4, t->col + 4, &r->apps) < 0)
                 return -1;
         } else {
@@ -1302,22 +1307,38 @@ static int load_buffer(struct fa_ruleset *rs, const char *name, const char *text
     return rc;
 }
 
+int fa_ruleset_load_buffer(struct fa_ruleset *rs, const char *name, const char *text, size_t len,
+                           char *errbuf)
+{
+    return load_buffer(rs, name, text, len, errbuf);
+}
+
 int fa_ruleset_load_text(struct fa_ruleset *rs, const char *name, const char *text, char *errbuf)
 {
     return load_buffer(rs, name, text, strlen(text), errbuf);
 }
 
-int fa_ruleset_load_file(struct fa_ruleset *rs, const char *path, char *errbuf)
+/* A file with nothing in it but blanks is a wrong path or a failed copy,
+ * not rules.  A file of comments is kept: someone wrote it. */
+static int holds_nothing(const char *data, size_t len)
+{
+    for (size_t i = 0; i < len; i++)
+        if (!is_blank((unsigned char)data[i]) && data[i] != '\r' && data[i] != '\n')
+            return 0;
+    return 1;
+}
+
+char *fa_rules_read_file(const char *path, size_t *len_out, char *errbuf)
 {
     FILE *f = fopen(path, "rb");
     char *data = NULL, name[NAME_SIZE];
     size_t len = 0, cap = 0, got;
-    int rc, err;
+    int err;
 
     file_name(name, path);
     if (!f) {
         snprintf(errbuf, FA_RULES_ERRBUF_SIZE, "%s: cannot read: %s", name, strerror(errno));
-        return -1;
+        return NULL;
     }
     do {
         if (len == cap) {
@@ -1334,7 +1355,7 @@ int fa_ruleset_load_file(struct fa_ruleset *rs, const char *path, char *errbuf)
                     out_of_memory(errbuf);
                 free(data);
                 fclose(f);
-                return -1;
+                return NULL;
             }
             data = more;
             cap = want > MAX_FILE ? MAX_FILE + 1 : want;
@@ -1347,10 +1368,28 @@ int fa_ruleset_load_file(struct fa_ruleset *rs, const char *path, char *errbuf)
         free(data);
         fclose(f);
         snprintf(errbuf, FA_RULES_ERRBUF_SIZE, "%s: cannot read: %s", name, strerror(err));
-        return -1;
+        return NULL;
     }
     fclose(f);
-    rc = load_buffer(rs, path, data, len, errbuf);
+    if (holds_nothing(data, len)) {
+        free(data);
+        snprintf(errbuf, FA_RULES_ERRBUF_SIZE,
+                 "%s: empty rule file; name the environment's hosts in it (see rules/README.md)",
+                 name);
+        return NULL;
+    }
+    data[len] = '\0'; /* room: the loop ends on a read that got nothing */
+    *len_out = len;
+    return data;
+}
+
+int fa_ruleset_load_file(struct fa_ruleset *rs, const char *path, char *errbuf)
+{
+    size_t len;
+    char *data = fa_rules_read_file(path, &len, errbuf);
+    if (!data)
+        return -1;
+    int rc = load_buffer(rs, path, data, len, errbuf);
     free(data);
     return rc;
 }

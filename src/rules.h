@@ -136,6 +136,16 @@ void fa_ruleset_free(struct fa_ruleset *rs);
  * is one line of plain ASCII whatever the file holds. */
 int fa_ruleset_load_file(struct fa_ruleset *rs, const char *path, char *errbuf);
 int fa_ruleset_load_text(struct fa_ruleset *rs, const char *name, const char *text, char *errbuf);
+/* text of len bytes, which may hold a NUL byte: it is refused where it
+ * is, as any other mistake. */
+int fa_ruleset_load_buffer(struct fa_ruleset *rs, const char *name, const char *text, size_t len,
+                           char *errbuf);
+
+/* A rule file's text, read whole (at most 16 MiB) and NUL-terminated, as
+ * fa_ruleset_load_file() reads it; *len excludes the terminator.  NULL
+ * with "NAME: why" in errbuf when it cannot be read, or holds nothing but
+ * blanks (a wrong path, a failed copy).  The caller frees it. */
+char *fa_rules_read_file(const char *path, size_t *len, char *errbuf);
 
 /* Resolves role and port names once every file is loaded: sets each
  * rule's src, dst and groups and each setting's role, adding the built-in

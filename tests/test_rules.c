@@ -1109,6 +1109,8 @@ static const struct bad bad[] = {
     {"require a -> b udp/53 \"m\" slow=10ms", NULL,
      "t.rules:1:27: slow= applies only to tcp rules"},
     {"require a -> b any \"m\" slow=10ms", NULL, "t.rules:1:24: slow= applies only to tcp rules"},
+    {"deny a -> b tcp/80 \"m\" slow=10ms", NULL,
+     "t.rules:1:24: slow= applies only to allow and require rules"},
     {"require a -> b tcp/80 \"m\" slow=10", NULL,
      "t.rules:1:27: expected a duration (a number and us, ms or s, e.g. 10ms), found 'slow=10'"},
     {"require a -> b tcp/80 \"m\" slow=10 ms", NULL,
@@ -1168,6 +1170,8 @@ static const struct bad bad[] = {
      "t.rules:1:36: option 'app' given twice"},
     {"allow a -> b udp/53 \"m\" app=dns", NULL, "t.rules:1:25: app= applies only to tcp rules"},
     {"allow a -> b any \"m\" app=tls", NULL, "t.rules:1:22: app= applies only to tcp rules"},
+    {"deny a -> b tcp/443 \"m\" app=tls", NULL,
+     "t.rules:1:25: app= applies only to allow and require rules"},
     {"allow a -> b tcp/80 \"m\" \"app=http\"", NULL,
      "t.rules:1:25: unknown option '\"app=http\"'; expected purpose=publication, "
      "purpose=monitoring, slow=DURATION or app=PROTOCOLS"},
