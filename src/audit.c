@@ -35,6 +35,7 @@
 #include "audit.h"
 
 #include "appproto.h"
+#include "hash.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +99,7 @@ struct req_state {
 
 struct audit {
     const struct fa_ruleset *rs;
+    uint64_t seed[2]; /* keys the groups' hash: their addresses come from captures */
     struct group **buckets;
     size_t nbuckets, ngroups;
     struct group *first, *last;
@@ -333,26 +335,17 @@ static const char *icmp_unreachable_name(int v6, int code)
 
 /* ---- groups ---------------------------------------------------------- */
 
-static uint64_t mix(uint64_t h, uint64_t v)
+/* Keyed as the flow table's hash is: whoever sent the capture chose its
+ * addresses, and could otherwise choose them to fall in one bucket. */
+static uint64_t group_hash(const struct audit *a, const char *kind, int rule,
+                           const struct fa_addr *src, const struct fa_addr *dst, uint8_t proto,
+                           int port)
 {
-    h ^= v + 0x9e3779b97f4a7c15ULL + (h << 6) + (h >> 2);
-    return h * 0xff51afd7ed558ccdULL;
-}
-
-static uint64_t group_hash(const char *kind, int rule, const struct fa_addr *src,
-                           const struct fa_addr *dst, uint8_t proto, int port)
-{
-    uint64_t h = 0, w;
+    uint64_t h = fa_hash_end(a->seed, src, (uint16_t)(port + 1)) ^
+                 fa_mix64(fa_hash_end(a->seed, dst, (uint16_t)(rule + 1)));
     for (const char *c = kind; *c; c++)
-        h = mix(h, (unsigned char)*c);
-    h = mix(h, (uint64_t)(rule + 1));
-    for (int i = 0; i < 16; i += 8) {
-        memcpy(&w, src->b + i, 8);
-        h = mix(h, w);
-        memcpy(&w, dst->b + i, 8);
-        h = mix(h, w);
-    }
-    return mix(h, ((uint64_t)proto << 32) | (uint32_t)(port + 1));
+        h = h * 31 + (unsigned char)*c;
+    return fa_mix64(h ^ proto);
 }
 
 static int grow_groups(struct audit *a)
@@ -376,7 +369,7 @@ static struct group *group_for(struct audit *a, const char *kind, int rule,
                                const struct fa_addr *src, const struct fa_addr *dst, uint8_t proto,
                                int port)
 {
-    uint64_t h = group_hash(kind, rule, src, dst, proto, port);
+    uint64_t h = group_hash(a, kind, rule, src, dst, proto, port);
     if (a->nbuckets) {
         for (struct group *g = a->buckets[h & (a->nbuckets - 1)]; g; g = g->next)
             if (g->hash == h && strcmp(g->kind, kind) == 0 && g->rule == rule &&
@@ -877,6 +870,7 @@ static int audit_init(struct audit *a, const struct fa_ruleset *rs)
     size_t total = 0;
     memset(a, 0, sizeof *a);
     a->rs = rs;
+    fa_hash_seed(a->seed);
     a->req_base = calloc(rs->nrules ? rs->nrules : 1, sizeof *a->req_base);
     if (!a->req_base)
         return -1;
