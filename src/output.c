@@ -144,12 +144,22 @@ static const char *table_app(const struct fa_flow_record *r, char *buf, size_t s
     return buf;
 }
 
+/* The table is read on a terminal, and its text comes from a database
+ * file, which need not be one flowaudit wrote: a byte that could move the
+ * cursor or start an escape sequence is shown as '?'. */
+static void put_visible(FILE *out, const char *line)
+{
+    for (const unsigned char *c = (const unsigned char *)line; *c; c++)
+        putc(*c == '\n' || (*c >= 0x20 && *c < 0x7f) ? *c : '?', out);
+}
+
 static void table_row(struct emitter *e, const struct fa_stored_flow *f)
 {
     const struct fa_flow_record *r = &f->rec;
     char when[40], proto[FA_PROTO_STRLEN], orig[64], resp[64], ends[136], pkts[48], bytes[48],
         syn[16];
     char hs[32] = "-", icmp[96] = "-", from[FA_ADDR_STRLEN], app[TABLE_APP_WIDTH + 16];
+    char line[1024];
 
     endpoint_str(&r->orig_h, r->orig_p, orig, sizeof orig);
     endpoint_str(&r->resp_h, r->resp_p, resp, sizeof resp);
@@ -164,9 +174,11 @@ static void table_row(struct emitter *e, const struct fa_stored_flow *f)
     if (r->has_icmp_error)
         snprintf(icmp, sizeof icmp, "%s %u/%u from %s", r->icmp_error_v6 ? "icmp6" : "icmp",
                  r->icmp_error_type, r->icmp_error_code, fa_addr_str(&r->icmp_error_from, from));
-    fprintf(e->out, TABLE_LINE, utc_str(r->first_ns, "%Y-%m-%d %H:%M:%S", 1, when, sizeof when),
-            fa_proto_name(r->proto, proto), ends, r->conn_state, r->history[0] ? r->history : "-",
-            pkts, bytes, syn, hs, TABLE_APP_WIDTH, table_app(r, app, sizeof app), icmp);
+    snprintf(line, sizeof line, TABLE_LINE,
+             utc_str(r->first_ns, "%Y-%m-%d %H:%M:%S", 1, when, sizeof when),
+             fa_proto_name(r->proto, proto), ends, r->conn_state, r->history[0] ? r->history : "-",
+             pkts, bytes, syn, hs, TABLE_APP_WIDTH, table_app(r, app, sizeof app), icmp);
+    put_visible(e->out, line);
 }
 
 static void no_tail(struct emitter *e)

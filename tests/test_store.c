@@ -1416,6 +1416,11 @@ static void test_output_table_app(void **state)
     r.seq = r.row = 7, r.app_proto = FA_APP_TLS;
     strcpy(r.server_name, "sni.example.com");
     put_flow(s, &r);
+    /* A database flowaudit did not write may hold a terminal's escapes. */
+    r.seq = r.row = 8, r.app_proto = FA_APP_HTTP;
+    strcpy(r.server_name, "\x1b[2Jx\x7f\xc3\xa9");
+    strcpy(r.history, "S\rD");
+    put_flow(s, &r);
     commit(s);
     fa_store_close(s);
 
@@ -1427,6 +1432,10 @@ static void test_output_table_app(void **state)
     assert_non_null(strstr(text, "  tds sqlprod.example.com         -\n"));
     assert_non_null(strstr(text, "  sqlprod.example.com             -\n"));
     assert_non_null(strstr(text, "  tls sni.example.com             -\n"));
+    assert_non_null(strstr(text, "  S?D     "));
+    assert_non_null(strstr(text, "  http ?[2Jx???                   -\n"));
+    assert_null(strchr(text, '\x1b'));
+    assert_null(strchr(text, '\r'));
 }
 
 /* Strings a database might hold still give valid CSV, JSON and TSV. */
