@@ -932,9 +932,11 @@ static int put_name(void *ctx, const char *name, const struct fa_addr *addr, int
     return fa_store_put_name(s, name, addr, first_ns, last_ns, err) < 0 ? -1 : 0;
 }
 
-/* The names as store_names() writes them: sorted by name, then address,
- * the names table's key order, so that SQLite appends to its b-tree
- * rather than inserting all over it. */
+/* The names as store_names() writes them: sorted by name, the first
+ * column of the names table's key after the run, so that SQLite appends
+ * to its b-tree rather than inserting all over it.  Within a name they
+ * follow the address's bytes, not its text as the key does; a name has
+ * few addresses, so that costs next to nothing. */
 struct name_row {
     const char *name;
     const struct fa_addr *addr;
@@ -988,8 +990,8 @@ static int put_names(struct run *r, const struct name_rows *rows)
         return fa_names_each(r->names, put_name, &w);
     int rc = 0;
     for (size_t i = 0; i < rows->n && rc == 0; i++)
-        rc = put_name(&w, rows->v[i].name, rows->v[i].addr, rows->v[i].first_ns,
-                      rows->v[i].last_ns);
+        rc =
+            put_name(&w, rows->v[i].name, rows->v[i].addr, rows->v[i].first_ns, rows->v[i].last_ns);
     return rc;
 }
 
