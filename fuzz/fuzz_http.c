@@ -5,7 +5,7 @@
  * captures of port 80. appproto.h has one entry point per direction, which tries every recogniser
  * in turn, so this target calls fa_app_inspect (the client's bytes) and fa_app_inspect_response
  * (the server's) as streams.c does, through fuzz_app.h, which says what is checked.  What makes it
- * the HTTP target is its seed corpus (fuzz/seeds.py, fuzz/seeds/fuzz_http/) and its dictionary
+ * the HTTP target is its seed corpus (fuzz/seeds.py) and its dictionary
  * (fuzz/dict/http.dict), which keep the fuzzer inside HTTP.
  */
 #include "fuzz_app.h"

@@ -5,9 +5,8 @@
  * and responses from captures of port 1433. appproto.h has one entry point per direction, which
  * tries every recogniser in turn, so this target calls fa_app_inspect (the client's bytes) and
  * fa_app_inspect_response (the server's) as streams.c does, through fuzz_app.h, which says what is
- * checked.  What makes it the SQL Server TDS target is its seed corpus (fuzz/seeds.py,
- * fuzz/seeds/fuzz_tds/) and its dictionary (fuzz/dict/tds.dict), which keep the fuzzer inside SQL
- * Server TDS.
+ * checked.  What makes it the SQL Server TDS target is its seed corpus (fuzz/seeds.py) and its
+ * dictionary (fuzz/dict/tds.dict), which keep the fuzzer inside SQL Server TDS.
  */
 #include "fuzz_app.h"
 

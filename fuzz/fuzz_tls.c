@@ -5,7 +5,7 @@
  * records from captures of port 443. appproto.h has one entry point per direction, which tries
  * every recogniser in turn, so this target calls fa_app_inspect (the client's bytes) and
  * fa_app_inspect_response (the server's) as streams.c does, through fuzz_app.h, which says what is
- * checked.  What makes it the TLS target is its seed corpus (fuzz/seeds.py, fuzz/seeds/fuzz_tls/)
+ * checked.  What makes it the TLS target is its seed corpus (fuzz/seeds.py)
  * and its dictionary (fuzz/dict/tls.dict), which keep the fuzzer inside TLS.
  */
 #include "fuzz_app.h"

@@ -3,11 +3,11 @@
  *
  * Input: the first bytes one side of a TCP stream sent; its seeds are CONNECT, ACCEPT, REFUSE,
  * REDIRECT and RESEND packets, from captures of port 1521 and written by hand
- * (fuzz/seeds/fuzz_tns/). appproto.h has one entry point per direction, which tries every
+ * (fuzz/seeds.py). appproto.h has one entry point per direction, which tries every
  * recogniser in turn, so this target calls fa_app_inspect (the client's
  * bytes) and fa_app_inspect_response (the server's) as streams.c does,
  * through fuzz_app.h, which says what is checked.  What makes it the Oracle TNS
- * target is its seed corpus (fuzz/seeds.py, fuzz/seeds/fuzz_tns/) and its
+ * target is its seed corpus (fuzz/seeds.py) and its
  * dictionary (fuzz/dict/tns.dict), which keep the fuzzer inside Oracle TNS.
  */
 #include "fuzz_app.h"

@@ -6,8 +6,9 @@
  *
  * Each input is read into a buffer of exactly its size, as libFuzzer
  * gives it, so AddressSanitizer sees a read past its end.  A missing or
- * unreadable argument is an error: a test that replays nothing passes
- * for the wrong reason.
+ * unreadable argument, or a folder that holds no regular file (a seeds
+ * folder that came out empty), is an error: a test that replays nothing
+ * passes for the wrong reason.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -67,7 +68,7 @@ static int replay_folder(const char *dir, size_t *count)
 {
     struct dirent **names;
     int n = scandir(dir, &names, NULL, by_name);
-    int rc = 0;
+    int rc = 0, files = 0;
 
     if (n < 0) {
         fprintf(stderr, "replay: %s: %s; check the path\n", dir, strerror(errno));
@@ -79,6 +80,7 @@ static int replay_folder(const char *dir, size_t *count)
         if (names[i]->d_name[0] != '.' &&
             snprintf(path, sizeof path, "%s/%s", dir, names[i]->d_name) < (int)sizeof path &&
             stat(path, &st) == 0 && S_ISREG(st.st_mode)) {
+            files++;
             if (replay_file(path) < 0)
                 rc = -1;
             else
@@ -87,6 +89,11 @@ static int replay_folder(const char *dir, size_t *count)
         free(names[i]);
     }
     free(names);
+    if (files == 0) {
+        fprintf(stderr, "replay: %s: no regular file in this folder; check that it was filled\n",
+                dir);
+        return -1;
+    }
     return rc;
 }
 

@@ -38,9 +38,6 @@ expected=$top/tests/expected
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 
-# The hint main.c prints after a usage error, below the error line.
-usage_hint="Run 'flowaudit help' for usage."
-
 # ---------------------------------------------------------------- helpers
 
 # check_same WHAT EXPECTED_FILE ACTUAL_FILE: byte for byte, diff on failure.
@@ -51,11 +48,7 @@ check_same() {
     fi
 }
 
-# fa ARGS...: runs the binary; stdout in $tmp/out, stderr in $tmp/err, status in $rc.
-fa() {
-    "$bin" "$@" >"$tmp/out" 2>"$tmp/err"
-    rc=$?
-}
+# fa and expect_error come from lib.sh.
 
 # fa_ok ARGS...: the command must succeed and say nothing on stderr.
 fa_ok() {
@@ -64,31 +57,6 @@ fa_ok() {
         fail "flowaudit $* (status $rc): $(cat "$tmp/err")"
         return 1
     fi
-}
-
-# expect_error NEEDLE... -- ARGS...: status 2, nothing on stdout, and on
-# stderr exactly one line starting "flowaudit: " that contains every NEEDLE
-# (besides it only the usage hint may appear).
-expect_error() {
-    local needles=()
-    while [ "$1" != "--" ]; do
-        needles+=("$1")
-        shift
-    done
-    shift
-    fa "$@"
-    local cmd="flowaudit $*" lines n
-    check_eq "$cmd: exit status" 2 "$rc"
-    [ -s "$tmp/out" ] && fail "$cmd: wrote to stdout: $(head -c 200 "$tmp/out")"
-    lines=$(grep -vxF "$usage_hint" "$tmp/err")
-    if [ "$(printf '%s' "$lines" | grep -c '')" -ne 1 ] || [[ "$lines" != "flowaudit: "* ]]; then
-        fail "$cmd: stderr is not one 'flowaudit: ' error line:"
-        sed 's/^/    /' "$tmp/err"
-        return
-    fi
-    for n in "${needles[@]}"; do
-        [[ "$lines" == *"$n"* ]] || fail "$cmd: error line does not name '$n': $lines"
-    done
 }
 
 # read_ok DB ARGS...: `flowaudit read -q --db DB ARGS...` must succeed.
@@ -775,8 +743,4 @@ name-bytes) test_name_bytes ;;
     ;;
 esac
 
-if [ "$failures" -ne 0 ]; then
-    echo "$what: $failures check(s) failed"
-    exit 1
-fi
-echo "$what: all checks passed"
+finish "$what"

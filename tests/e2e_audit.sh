@@ -78,7 +78,7 @@ test_stored() {
     summarize "$tmp/audit.json" >"$tmp/audit.got" &&
         diff -q "$expected/db-blocked.txt" "$tmp/audit.got" >/dev/null ||
         fail "stored: a second audit differs"
-    [ "$(sqlite3 "$db" 'SELECT count(*) FROM audits')" = 2 ] || fail "stored: audits not recorded"
+    [ "$(sql "$db" 'SELECT count(*) FROM audits')" = 2 ] || fail "stored: audits not recorded"
     "$bin" report --db "$db" --audit 1 --format json >/dev/null || fail "stored: report --audit 1"
 }
 
@@ -155,13 +155,13 @@ test_fail_on() {
 test_atomic() {
     local db=$tmp/atomic.db
     "$bin" read -q --db "$db" "$samples/db-blocked.pcap" || fail "atomic: read failed"
-    sqlite3 "$db" "CREATE TRIGGER refuse BEFORE INSERT ON findings WHEN NEW.kind = 'blocked'
+    sql "$db" "CREATE TRIGGER refuse BEFORE INSERT ON findings WHEN NEW.kind = 'blocked'
                    BEGIN SELECT RAISE(ABORT, 'refused'); END"
     "$bin" audit --db "$db" --site "$site" >/dev/null 2>"$tmp/err"
     [ $? -eq 2 ] || fail "atomic: a failed audit did not exit 2"
-    [ "$(sqlite3 "$db" 'SELECT count(*) FROM audits')" = 0 ] ||
+    [ "$(sql "$db" 'SELECT count(*) FROM audits')" = 0 ] ||
         fail "atomic: the failed audit was stored"
-    [ "$(sqlite3 "$db" 'SELECT count(*) FROM requirements')" = 0 ] ||
+    [ "$(sql "$db" 'SELECT count(*) FROM requirements')" = 0 ] ||
         fail "atomic: the failed audit's requirements were stored"
 }
 
@@ -192,8 +192,4 @@ fail-on) test_fail_on ;;
     exit 2
     ;;
 esac
-if [ "$failures" -ne 0 ]; then
-    echo "$scenario: $failures check(s) failed"
-    exit 1
-fi
-echo "$scenario: ok"
+finish "$scenario"

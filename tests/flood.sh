@@ -34,10 +34,8 @@ bin=$1
 asan=${2:-}
 here=$(cd "$(dirname "$0")" && pwd)
 
-for tool in python3 sqlite3; do
-    command -v "$tool" >/dev/null || { echo "SKIPPED: $tool is not installed"; exit 77; }
-done
-[ -x /usr/bin/time ] || { echo "SKIPPED: GNU time (/usr/bin/time) is not installed"; exit 77; }
+need_tools python3 sqlite3
+[ -x /usr/bin/time ] || skip "GNU time (/usr/bin/time) is not installed"
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -73,10 +71,10 @@ read_flood() {
         "flowaudit: $evicted flows were written early because the flow table was full (--max-flows $mf); raise --max-flows to keep them whole" \
         "$(cat "$tmp/err")"
     check_eq "$what: runs.flows, runs.evicted, runs.packets" "$n|$evicted|$n" \
-        "$(sqlite3 -batch "$db" 'SELECT flows, evicted, packets FROM runs')"
+        "$(sql "$db" 'SELECT flows, evicted, packets FROM runs')"
     check_eq "$what: flows by end_reason, conn_state, history" \
         "capture-end|S0|S|$mf"$'\n'"evicted|S0|S|$evicted" \
-        "$(sqlite3 -batch "$db" 'SELECT end_reason, conn_state, history, count(*) FROM flows
+        "$(sql "$db" 'SELECT end_reason, conn_state, history, count(*) FROM flows
             GROUP BY 1, 2, 3 ORDER BY 1, 2, 3')"
     peak=$(tail -n 1 "$tmp/rss")
     if [ "$asan" = asan ]; then
@@ -109,8 +107,4 @@ gen "$tmp/frag.pcap" -n "$frag_syns" --fragment --servers $((frag_syns / 2))
 read_flood "$tmp/frag.pcap" "$frag_syns" $((frag_syns / 20)) 1 \
     "fragmented SYNs to $((frag_syns / 2)) servers, --max-flows $((frag_syns / 20))"
 
-if [ "$failures" -gt 0 ]; then
-    echo "$failures check(s) failed"
-    exit 1
-fi
-echo "all checks passed"
+finish flood

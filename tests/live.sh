@@ -63,13 +63,6 @@ check_removed() {
     fi
 }
 
-need_tools() {
-    local t
-    for t in "$@"; do
-        command -v "$t" >/dev/null || skip "$t is not installed (scripts/install-deps installs it)"
-    done
-}
-
 # new_netns NAME: creates the namespace (skips the test if that is not
 # possible here) with its loopback up.
 new_netns() {
@@ -107,7 +100,7 @@ listening() { # listening NS PORT [COUNT]: COUNT sockets (default 1) listen on P
 }
 
 run_started() { # run_started DB: the capture's run row is in (its handle is open)
-    [ "$(sqlite3 "$1" 'SELECT count(*) FROM runs' 2>/dev/null)" = 1 ]
+    [ "$(sql "$1" 'SELECT count(*) FROM runs' 2>/dev/null)" = 1 ]
 }
 
 # start_capture NS IFACE DB [OPTIONS...]: flowaudit capture in the
@@ -137,7 +130,7 @@ capture_said() {
         fail "capture wrote to stderr: '$(cat "$tmp/capture.err")', expected '${1:-}'"
 }
 
-[ "$(id -u)" -eq 0 ] || skip "live tests need root (network namespaces, packet capture)"
+need_root "live_$group" "network namespaces, packet capture"
 need_tools ip ss python3 sqlite3
 tmp=$(mktemp -d /tmp/fa-live.XXXXXX)
 
@@ -395,8 +388,6 @@ check_flows() {
     python3 - "$tmp/flows.json" <<'EOF' || fail "flows: the established flows do not say what they carried"
 import json, sys
 flows = json.load(open(sys.argv[1]))
-if isinstance(flows, dict):
-    flows = flows.get("flows", [])
 want = {
     ("203.0.113.10", "192.0.2.10", 443): ("tls", "portal.example.com"),
     ("2001:db8:0:2::10", "2001:db8:0:1::10", 443): ("tls", "portal.example.com"),
@@ -463,9 +454,6 @@ s.sendto(b"last", ("192.0.2.10", 9))'
         fail "a datagram sent just before the stop: packets, received, dropped, flows are" \
             "$(echo $got), expected 1 1 0 1"
 }
-
-# ---------------------------------------------------------------------------
-# replay
 
 # ---------------------------------------------------------------------------
 # replay
@@ -608,9 +596,10 @@ replay() {
 
 test_replay() {
     need_tools tcpreplay
+    [ -n "$shared" ] || skip "no shared folder (../shared) was given (FA_SHARED_DIR names it)"
+    [ -d "$shared" ] || skip "the shared folder $shared (../shared) was not found"
     local gen=$shared/bench/genpcap.py
-    [ -n "$shared" ] && [ -f "$gen" ] ||
-        skip "no workload generator at ${gen} (FA_SHARED_DIR names the shared folder)"
+    [ -f "$gen" ] || skip "no workload generator at $gen"
     pcap=$(medium_workload "$gen") || {
         fail "cannot generate the medium workload"
         return
@@ -634,5 +623,4 @@ replay) test_replay ;;
     ;;
 esac
 check_removed
-[ "$failures" -eq 0 ] || exit 1
-echo "PASS: $group"
+finish "$group"
