@@ -344,6 +344,7 @@ static void test_create_and_migrate(void **state)
     assert_int_equal(sql_int(path, "PRAGMA user_version"), (int64_t)fa_schema_count);
     assert_int_equal(sql_int(path, "PRAGMA application_id"), 0x46417564);
     assert_string_equal(sql_row(path, "PRAGMA journal_mode"), "wal");
+    assert_int_equal(sql_int(path, "PRAGMA page_size"), 16384);
     assert_int_equal(sql_int(path, "SELECT count(*) FROM sqlite_schema WHERE name IN"
                                    " ('runs', 'flows', 'decode_errors')"),
                      3);
@@ -828,6 +829,8 @@ static void test_migrate_from_version_4(void **state)
     fa_store_close(s);
     assert_int_equal(sql_int(path, "PRAGMA user_version"), (int64_t)fa_schema_count);
     assert_int_equal(sql_int(path, "SELECT count(*) FROM pragma_index_list('flows')"), 0);
+    /* A database made elsewhere keeps its page size. */
+    assert_int_equal(sql_int(path, "PRAGMA page_size"), 4096);
     assert_string_equal(sql_row(path, "SELECT id - (run_id << 40), run_id, seq, uid, server_name"
                                       " FROM flows ORDER BY id"),
                         "1|1|2|Ua2|NULL|2|1|1|Ua1|x.example|1|2|1|Ub1|NULL");
