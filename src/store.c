@@ -663,9 +663,11 @@ int fa_store_put_name(struct fa_store *s, const char *name, const struct fa_addr
 
     if (need_run(s, errbuf) < 0)
         return -1;
+    /* Bound SQLITE_STATIC, as a flow's text is (struct flow_text): both
+     * strings outlive the step, and each name binds every parameter again. */
     sqlite3_bind_int64(st, 1, s->run_id);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_TRANSIENT);
-    sqlite3_bind_text(st, 3, fa_addr_str(addr, text), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, 3, fa_addr_str(addr, text), -1, SQLITE_STATIC);
     sqlite3_bind_double(st, 4, fa_store_ns_to_secs(first_ns));
     sqlite3_bind_double(st, 5, fa_store_ns_to_secs(last_ns));
     return fa_store_step_done(s, st, "cannot store name", errbuf);
