@@ -1197,6 +1197,30 @@ static enum probe probe_dns_response(const uint8_t *d, size_t len, struct fa_app
 
 /* ---- the two entry points ------------------------------------------------ */
 
+/* What a probe starts from: nothing known.  Only the first byte of
+ * server_name is cleared, as a probe writes the name whole or not at all:
+ * clearing all of it for each of eight probes, on every look at a
+ * stream's first bytes, was the larger part of looking. */
+static void clear_info(struct fa_app_info *i)
+{
+    i->app = FA_APP_UNKNOWN;
+    i->server_name[0] = '\0';
+    i->tls_version = 0;
+    i->incomplete = 0;
+}
+
+/* A probe's verdict into *to, which is all zero: the bytes past the name
+ * stay zero, so that equal verdicts are equal structs. */
+static void copy_info(struct fa_app_info *to, const struct fa_app_info *from)
+{
+    size_t n = strnlen(from->server_name, sizeof from->server_name - 1);
+    to->app = from->app;
+    memcpy(to->server_name, from->server_name, n);
+    to->server_name[n] = '\0';
+    to->tls_version = from->tls_version;
+    to->incomplete = from->incomplete;
+}
+
 static enum fa_app_verdict run_probes(const probe_fn *probes, size_t nprobes, const uint8_t *data,
                                       size_t len, size_t limit, struct fa_app_info *info)
 {
@@ -1204,22 +1228,22 @@ static enum fa_app_verdict run_probes(const probe_fn *probes, size_t nprobes, co
     int more = 0;
 
     memset(info, 0, sizeof *info);
-    memset(&waiting, 0, sizeof waiting);
+    clear_info(&waiting);
     for (size_t i = 0; i < nprobes; i++) {
-        memset(&scratch, 0, sizeof scratch);
+        clear_info(&scratch);
         enum probe e = probes[i](data, len, &scratch);
         if (e == P_YES) {
-            *info = scratch;
+            copy_info(info, &scratch);
             return FA_APP_DONE;
         }
         if (e == P_MORE && waiting.app == FA_APP_UNKNOWN)
-            waiting = scratch;
+            copy_info(&waiting, &scratch);
         more |= e == P_MORE;
     }
     if (more && len < limit)
         return FA_APP_MORE;
     if (more)
-        *info = waiting;
+        copy_info(info, &waiting);
     return FA_APP_DONE;
 }
 
