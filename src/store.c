@@ -70,22 +70,7 @@ static const char *const sql_text[SQL_COUNT] = {
     [SQL_COMMIT] = "COMMIT",
     [SQL_INSERT_RUN] = "INSERT INTO runs (mode, source, filter, sensor, version, started)"
                        " VALUES (?, ?, ?, ?, ?, ?)",
-    [SQL_UPSERT_FLOW] =
-        "INSERT INTO flows (id, run_id, seq, uid, ip_version, proto, orig_h, orig_p, resp_h,"
-        " resp_p, first_seen, last_seen, orig_pkts, orig_ip_bytes, orig_bytes, resp_pkts,"
-        " resp_ip_bytes, resp_bytes, conn_state, history, syn_count, syn_to_synack, synack_to_ack,"
-        " icmp_error_type, icmp_error_code, icmp_error_v6, icmp_error_from, end_reason,"
-        " app_proto, server_name, tls_version, dns_name)"
-        " VALUES (?32, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16,"
-        " ?17, ?18, ?19, ?20, ?21, ?22, ?23, ?24, ?25, ?26, ?27, ?28, ?29, ?30, ?31)"
-        " ON CONFLICT (id) DO UPDATE SET"
-        " ip_version = ?4, proto = ?5, orig_h = ?6, orig_p = ?7, resp_h = ?8, resp_p = ?9,"
-        " first_seen = ?10, last_seen = ?11, orig_pkts = ?12, orig_ip_bytes = ?13,"
-        " orig_bytes = ?14, resp_pkts = ?15, resp_ip_bytes = ?16, resp_bytes = ?17,"
-        " conn_state = ?18, history = ?19, syn_count = ?20, syn_to_synack = ?21,"
-        " synack_to_ack = ?22, icmp_error_type = ?23, icmp_error_code = ?24,"
-        " icmp_error_v6 = ?25, icmp_error_from = ?26, end_reason = ?27, app_proto = ?28,"
-        " server_name = ?29, tls_version = ?30, dns_name = ?31",
+    /* SQL_UPSERT_FLOW and SQL_UPSERT_FLOWS: flow_upsert_sql(). */
     [SQL_UPDATE_RUN] = "UPDATE runs SET ended = ?, first_packet = ?, last_packet = ?,"
                        " packets = ?, bytes = ?, received = ?, dropped = ?, if_dropped = ?,"
                        " flows = ?, evicted = ?, orphan_fragments = ?, checkpoint = ?"
@@ -106,6 +91,65 @@ static const char *const sql_text[SQL_COUNT] = {
     " conn_state, history, syn_count, syn_to_synack, synack_to_ack, icmp_error_type,"              \
     " icmp_error_code, icmp_error_v6, icmp_error_from, end_reason, app_proto, server_name,"        \
     " tls_version, dns_name"
+
+/* The parameters of one flow in an upsert, numbered from 1 as
+ * bind_flow() binds them: the id last, after the 31 other columns in
+ * FLOW_COLUMNS order. */
+#define FLOW_PARAMS 32
+
+/* The columns a flow written again updates: all but those that name it
+ * (id, run_id, seq, uid). */
+static const char *const flow_updated[] = {
+    "ip_version",      "proto",         "orig_h",          "orig_p",        "resp_h",
+    "resp_p",          "first_seen",    "last_seen",       "orig_pkts",     "orig_ip_bytes",
+    "orig_bytes",      "resp_pkts",     "resp_ip_bytes",   "resp_bytes",    "conn_state",
+    "history",         "syn_count",     "syn_to_synack",   "synack_to_ack", "icmp_error_type",
+    "icmp_error_code", "icmp_error_v6", "icmp_error_from", "end_reason",    "app_proto",
+    "server_name",     "tls_version",   "dns_name"};
+
+/* Appends to the text in sql[size], which already holds *n bytes; once
+ * it is full, nothing more, and *n reaches size. */
+static void append_sql(char *sql, size_t size, size_t *n, const char *fmt, ...)
+{
+    va_list ap;
+    int k;
+
+    if (*n >= size)
+        return;
+    va_start(ap, fmt);
+    k = vsnprintf(sql + *n, size - *n, fmt, ap);
+    va_end(ap);
+    *n = k < 0 || (size_t)k >= size - *n ? size : *n + (size_t)k;
+}
+
+/* The upsert of `rows` flows in one statement, row r binding parameters
+ * r * FLOW_PARAMS + 1 to (r + 1) * FLOW_PARAMS; NULL out of memory. */
+static char *flow_upsert_sql(int rows)
+{
+    /* The columns and the update take about 2 KB; a parameter at most
+     * ", ?NNNNN". */
+    size_t size = 4096 + (size_t)rows * FLOW_PARAMS * 8, n = 0;
+    char *sql = malloc(size);
+    if (!sql)
+        return NULL;
+    append_sql(sql, size, &n, "INSERT INTO flows (" FLOW_COLUMNS ") VALUES ");
+    for (int r = 0; r < rows; r++) {
+        int base = r * FLOW_PARAMS;
+        append_sql(sql, size, &n, "%s(?%d", r ? ", " : "", base + FLOW_PARAMS);
+        for (int i = 1; i < FLOW_PARAMS; i++)
+            append_sql(sql, size, &n, ", ?%d", base + i);
+        append_sql(sql, size, &n, ")");
+    }
+    append_sql(sql, size, &n, " ON CONFLICT (id) DO UPDATE SET");
+    for (size_t i = 0; i < sizeof flow_updated / sizeof *flow_updated; i++)
+        append_sql(sql, size, &n, "%s %s = excluded.%s", i ? "," : "", flow_updated[i],
+                   flow_updated[i]);
+    if (n >= size) { /* cannot be, with the room above; refused rather than cut */
+        free(sql);
+        return NULL;
+    }
+    return sql;
+}
 
 static const char *const end_names[] = {
     [FA_END_ACTIVE] = "active",           [FA_END_CLOSED] = "closed",
@@ -358,12 +402,33 @@ fail:
     return -1;
 }
 
+static int prepare(struct fa_store *s, const char *sql, sqlite3_stmt **st, char *errbuf)
+{
+    if (!sql) {
+        fa_store_set_error(errbuf, "%s: out of memory", s->path);
+        return -1;
+    }
+    if (sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT, st, NULL) != SQLITE_OK)
+        return fa_store_db_error(s, errbuf, "cannot prepare statement");
+    return 0;
+}
+
+static int prepare_flow_upsert(struct fa_store *s, int rows, sqlite3_stmt **st, char *errbuf)
+{
+    char *sql = flow_upsert_sql(rows);
+    int rc = prepare(s, sql, st, errbuf);
+    free(sql);
+    return rc;
+}
+
 static int prepare_statements(struct fa_store *s, char *errbuf)
 {
     for (int i = 0; i < SQL_COUNT; i++)
-        if (sqlite3_prepare_v3(s->db, sql_text[i], -1, SQLITE_PREPARE_PERSISTENT, &s->stmt[i],
-                               NULL) != SQLITE_OK)
-            return fa_store_db_error(s, errbuf, "cannot prepare statement");
+        if (sql_text[i] && prepare(s, sql_text[i], &s->stmt[i], errbuf) < 0)
+            return -1;
+    if (prepare_flow_upsert(s, 1, &s->stmt[SQL_UPSERT_FLOW], errbuf) < 0 ||
+        prepare_flow_upsert(s, FA_STORE_FLOWS_A_STATEMENT, &s->stmt[SQL_UPSERT_FLOWS], errbuf) < 0)
+        return -1;
     return 0;
 }
 
@@ -588,71 +653,100 @@ static void bind_static_or_null(sqlite3_stmt *st, int i, const char *text)
         sqlite3_bind_null(st, i);
 }
 
-static void bind_flow(struct fa_store *s, sqlite3_stmt *st, const struct fa_flow_record *r,
-                      const char *end, struct flow_text *tx)
+/* Binds r as the flow whose parameters follow the first `base`. */
+static void bind_flow(struct fa_store *s, sqlite3_stmt *st, int base,
+                      const struct fa_flow_record *r, const char *end, struct flow_text *tx)
 {
     const char *app;
 
     fa_store_uid(s->run_id, r->seq, tx->uid);
-    sqlite3_bind_int64(st, 1, s->run_id);
-    sqlite3_bind_int64(st, 2, (sqlite3_int64)r->seq);
-    sqlite3_bind_int64(st, 32, s->run_id << ROW_BITS | (sqlite3_int64)r->row);
-    sqlite3_bind_text(st, 3, tx->uid, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 4, r->ip_version);
-    sqlite3_bind_int(st, 5, r->proto);
-    sqlite3_bind_text(st, 6, fa_addr_str(&r->orig_h, tx->orig), -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 7, r->orig_p);
-    sqlite3_bind_text(st, 8, fa_addr_str(&r->resp_h, tx->resp), -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, 9, r->resp_p);
-    sqlite3_bind_double(st, 10, fa_store_ns_to_secs(r->first_ns));
-    sqlite3_bind_double(st, 11, fa_store_ns_to_secs(r->last_ns));
-    sqlite3_bind_int64(st, 12, (sqlite3_int64)r->orig_pkts);
-    sqlite3_bind_int64(st, 13, (sqlite3_int64)r->orig_ip_bytes);
-    sqlite3_bind_int64(st, 14, (sqlite3_int64)r->orig_bytes);
-    sqlite3_bind_int64(st, 15, (sqlite3_int64)r->resp_pkts);
-    sqlite3_bind_int64(st, 16, (sqlite3_int64)r->resp_ip_bytes);
-    sqlite3_bind_int64(st, 17, (sqlite3_int64)r->resp_bytes);
-    sqlite3_bind_text(st, 18, r->conn_state, strnlen(r->conn_state, sizeof r->conn_state),
+    sqlite3_bind_int64(st, base + 1, s->run_id);
+    sqlite3_bind_int64(st, base + 2, (sqlite3_int64)r->seq);
+    sqlite3_bind_int64(st, base + FLOW_PARAMS, s->run_id << ROW_BITS | (sqlite3_int64)r->row);
+    sqlite3_bind_text(st, base + 3, tx->uid, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, base + 4, r->ip_version);
+    sqlite3_bind_int(st, base + 5, r->proto);
+    sqlite3_bind_text(st, base + 6, fa_addr_str(&r->orig_h, tx->orig), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, base + 7, r->orig_p);
+    sqlite3_bind_text(st, base + 8, fa_addr_str(&r->resp_h, tx->resp), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, base + 9, r->resp_p);
+    sqlite3_bind_double(st, base + 10, fa_store_ns_to_secs(r->first_ns));
+    sqlite3_bind_double(st, base + 11, fa_store_ns_to_secs(r->last_ns));
+    sqlite3_bind_int64(st, base + 12, (sqlite3_int64)r->orig_pkts);
+    sqlite3_bind_int64(st, base + 13, (sqlite3_int64)r->orig_ip_bytes);
+    sqlite3_bind_int64(st, base + 14, (sqlite3_int64)r->orig_bytes);
+    sqlite3_bind_int64(st, base + 15, (sqlite3_int64)r->resp_pkts);
+    sqlite3_bind_int64(st, base + 16, (sqlite3_int64)r->resp_ip_bytes);
+    sqlite3_bind_int64(st, base + 17, (sqlite3_int64)r->resp_bytes);
+    sqlite3_bind_text(st, base + 18, r->conn_state, strnlen(r->conn_state, sizeof r->conn_state),
                       SQLITE_STATIC);
-    sqlite3_bind_text(st, 19, r->history, strnlen(r->history, sizeof r->history), SQLITE_STATIC);
-    sqlite3_bind_int64(st, 20, r->syn_count);
-    bind_secs_or_null(st, 21, r->syn_to_synack_ns >= 0, r->syn_to_synack_ns);
-    bind_secs_or_null(st, 22, r->synack_to_ack_ns >= 0, r->synack_to_ack_ns);
-    bind_count_or_null(st, 23, r->has_icmp_error, r->icmp_error_type);
-    bind_count_or_null(st, 24, r->has_icmp_error, r->icmp_error_code);
-    bind_count_or_null(st, 25, r->has_icmp_error, r->icmp_error_v6 != 0);
-    bind_static_or_null(st, 26,
+    sqlite3_bind_text(st, base + 19, r->history, strnlen(r->history, sizeof r->history),
+                      SQLITE_STATIC);
+    sqlite3_bind_int64(st, base + 20, r->syn_count);
+    bind_secs_or_null(st, base + 21, r->syn_to_synack_ns >= 0, r->syn_to_synack_ns);
+    bind_secs_or_null(st, base + 22, r->synack_to_ack_ns >= 0, r->synack_to_ack_ns);
+    bind_count_or_null(st, base + 23, r->has_icmp_error, r->icmp_error_type);
+    bind_count_or_null(st, base + 24, r->has_icmp_error, r->icmp_error_code);
+    bind_count_or_null(st, base + 25, r->has_icmp_error, r->icmp_error_v6 != 0);
+    bind_static_or_null(st, base + 26,
                         r->has_icmp_error ? fa_addr_str(&r->icmp_error_from, tx->from) : NULL);
-    sqlite3_bind_text(st, 27, end, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, base + 27, end, -1, SQLITE_STATIC);
     /* fa_app_name() gives "" for unknown (or out-of-range) protocols. */
     app = fa_app_name((enum fa_app)r->app_proto);
-    bind_static_or_null(st, 28, app[0] ? app : NULL);
-    bind_name_or_null(st, 29, r->server_name, sizeof r->server_name);
-    bind_static_or_null(st, 30, fa_store_tls_version_name(r->tls_version));
-    bind_name_or_null(st, 31, r->dns_name, sizeof r->dns_name);
+    bind_static_or_null(st, base + 28, app[0] ? app : NULL);
+    bind_name_or_null(st, base + 29, r->server_name, sizeof r->server_name);
+    bind_static_or_null(st, base + 30, fa_store_tls_version_name(r->tls_version));
+    bind_name_or_null(st, base + 31, r->dns_name, sizeof r->dns_name);
 }
 
-int fa_store_put_flow(struct fa_store *s, const struct fa_flow_record *rec, char *errbuf)
+/* The end reason of rec as stored, or NULL with errbuf when rec cannot be
+ * stored: checked before any of a statement's flows is bound. */
+static const char *checked_end(struct fa_store *s, const struct fa_flow_record *rec, char *errbuf)
 {
     const char *end = fa_store_end_name(rec->end);
-    struct flow_text tx;
 
-    if (need_run(s, errbuf) < 0)
-        return -1;
     if (!end) {
         fa_store_set_error(errbuf, "%s: flow %llu: unknown end reason %d", s->path,
                            (unsigned long long)rec->seq, (int)rec->end);
-        return -1;
+        return NULL;
     }
     if (rec->row == 0 || rec->row > (uint64_t)MAX_ROW) {
         fa_store_set_error(
             errbuf, "%s: flow %llu: row %llu is outside 1 to %lld; a run writes no more flows",
             s->path, (unsigned long long)rec->seq, (unsigned long long)rec->row,
             (long long)MAX_ROW);
-        return -1;
+        return NULL;
     }
-    bind_flow(s, s->stmt[SQL_UPSERT_FLOW], rec, end, &tx);
-    return fa_store_step_done(s, s->stmt[SQL_UPSERT_FLOW], "cannot store flow", errbuf);
+    return end;
+}
+
+int fa_store_put_flows(struct fa_store *s, const struct fa_flow_record *recs, size_t n,
+                       char *errbuf)
+{
+    struct flow_text tx[FA_STORE_FLOWS_A_STATEMENT];
+
+    if (need_run(s, errbuf) < 0)
+        return -1;
+    while (n > 0) {
+        size_t k = n >= FA_STORE_FLOWS_A_STATEMENT ? FA_STORE_FLOWS_A_STATEMENT : 1;
+        sqlite3_stmt *st = s->stmt[k == 1 ? SQL_UPSERT_FLOW : SQL_UPSERT_FLOWS];
+        for (size_t i = 0; i < k; i++) {
+            const char *end = checked_end(s, &recs[i], errbuf);
+            if (!end)
+                return -1;
+            bind_flow(s, st, (int)i * FLOW_PARAMS, &recs[i], end, &tx[i]);
+        }
+        if (fa_store_step_done(s, st, "cannot store flow", errbuf) < 0)
+            return -1;
+        recs += k;
+        n -= k;
+    }
+    return 0;
+}
+
+int fa_store_put_flow(struct fa_store *s, const struct fa_flow_record *rec, char *errbuf)
+{
+    return fa_store_put_flows(s, rec, 1, errbuf);
 }
 
 int fa_store_put_name(struct fa_store *s, const char *name, const struct fa_addr *addr,

@@ -930,6 +930,66 @@ static void test_times_keep_microseconds(void **state)
     fa_store_close(s);
 }
 
+/* Each flow of c is the one of want (n of them) with its seq. */
+static void assert_flows_are(const struct collected *c, const struct fa_flow_record *want, int n)
+{
+    assert_int_equal(c->n, n);
+    for (int i = 0; i < c->n; i++) {
+        uint64_t seq = c->flows[i].rec.seq;
+        assert_true(seq >= 1 && seq <= (uint64_t)n);
+        assert_record_equal(&c->flows[i].rec, &want[seq - 1]);
+    }
+}
+
+/* Flows written several to a statement read back as written, the short
+ * tail one at a time alike; written again they are updated, not added; a
+ * flow refused is named, and its statement's flows are not written while
+ * those of the statements before it are. */
+static void test_put_flows(void **state)
+{
+    const char *path = db_path("many.db");
+    struct fa_store *s = open_ok(path, 0);
+    enum { K = FA_STORE_FLOWS_A_STATEMENT, N = 2 * K + 5 };
+    struct fa_flow_record recs[N], more[2 * K];
+    char err[FA_STORE_ERRBUF_SIZE] = "", want[FA_STORE_ERRBUF_SIZE];
+
+    (void)state;
+    begin_run(s, "many.pcap");
+    for (int i = 0; i < N; i++) {
+        recs[i] = fixed_flow(i % 3);
+        recs[i].seq = recs[i].row = (uint64_t)i + 1;
+        recs[i].orig_pkts = 100 + (uint64_t)i;
+    }
+    assert_int_equal(fa_store_begin(s, err), 0);
+    assert_int_equal(fa_store_put_flows(s, recs, N, err), 0);
+    commit(s);
+    assert_flows_are(query(s, NULL), recs, N);
+
+    for (int i = 0; i < N; i++) {
+        recs[i].orig_pkts = 1000 + (uint64_t)i;
+        recs[i].end = FA_END_EVICTED;
+        strcpy(recs[i].history, "ShA");
+    }
+    assert_int_equal(fa_store_begin(s, err), 0);
+    assert_int_equal(fa_store_put_flows(s, recs, N, err), 0);
+    commit(s);
+    assert_flows_are(query(s, NULL), recs, N);
+
+    for (int i = 0; i < 2 * K; i++) {
+        more[i] = fixed_flow(1);
+        more[i].seq = more[i].row = (uint64_t)(N + i + 1);
+    }
+    more[K + 3].end = (enum fa_flow_end)42;
+    assert_int_equal(fa_store_begin(s, err), 0);
+    assert_int_equal(fa_store_put_flows(s, more, 2 * K, err), -1);
+    snprintf(want, sizeof want, "%s: flow %d: unknown end reason 42", path, N + K + 4);
+    assert_string_equal(err, want);
+    commit(s);
+    fa_store_close(s);
+    assert_int_equal(sql_int(path, "SELECT count(*) FROM flows"), N + K);
+    assert_int_equal(sql_int(path, "SELECT max(seq) FROM flows"), N + K);
+}
+
 static void test_checkpoint_updates(void **state)
 {
     const char *path = db_path("checkpoint.db");
@@ -1583,6 +1643,7 @@ int main(void)
         cmocka_unit_test(test_migrate_from_version_2),
         cmocka_unit_test(test_migrate_from_version_4),
         cmocka_unit_test(test_times_keep_microseconds),
+        cmocka_unit_test(test_put_flows),
         cmocka_unit_test(test_checkpoint_updates),
         cmocka_unit_test(test_totals),
         cmocka_unit_test(test_filters),
