@@ -937,14 +937,8 @@ static int put_name(void *ctx, const char *name, const struct fa_addr *addr, int
  * to its b-tree rather than inserting all over it.  Within a name they
  * follow the address's bytes, not its text as the key does; a name has
  * few addresses, so that costs next to nothing. */
-struct name_row {
-    const char *name;
-    const struct fa_addr *addr;
-    int64_t first_ns, last_ns;
-};
-
 struct name_rows {
-    struct name_row *v;
+    struct fa_name_row *v;
     size_t n, size;
     int unsorted; /* out of memory to sort them: written in the table's own order */
 };
@@ -955,19 +949,19 @@ static int collect_name(void *ctx, const char *name, const struct fa_addr *addr,
     struct name_rows *rows = ctx;
     if (rows->n == rows->size) {
         size_t size = rows->size ? rows->size * 2 : 1024;
-        struct name_row *v = realloc(rows->v, size * sizeof *v);
+        struct fa_name_row *v = realloc(rows->v, size * sizeof *v);
         if (!v)
             return -1;
         rows->v = v;
         rows->size = size;
     }
-    rows->v[rows->n++] = (struct name_row){name, addr, first_ns, last_ns};
+    rows->v[rows->n++] = (struct fa_name_row){name, addr, first_ns, last_ns};
     return 0;
 }
 
 static int compare_name_rows(const void *a, const void *b)
 {
-    const struct name_row *x = a, *y = b;
+    const struct fa_name_row *x = a, *y = b;
     int c = strcmp(x->name, y->name);
     return c ? c : memcmp(x->addr->b, y->addr->b, sizeof x->addr->b);
 }
@@ -988,11 +982,14 @@ static int put_names(struct run *r, const struct name_rows *rows)
     struct name_writer w = {r, 0};
     if (rows->unsorted)
         return fa_names_each(r->names, put_name, &w);
-    int rc = 0;
-    for (size_t i = 0; i < rows->n && rc == 0; i++)
-        rc =
-            put_name(&w, rows->v[i].name, rows->v[i].addr, rows->v[i].first_ns, rows->v[i].last_ns);
-    return rc;
+    for (size_t i = 0; i < rows->n; i += FA_WRITER_BATCH) {
+        size_t n = rows->n - i < FA_WRITER_BATCH ? rows->n - i : FA_WRITER_BATCH;
+        if ((i > 0 && (fa_store_commit(r->store, r->errbuf) < 0 ||
+                       fa_store_begin(r->store, r->errbuf) < 0)) ||
+            fa_store_put_names(r->store, rows->v + i, n, r->errbuf) < 0)
+            return -1;
+    }
+    return 0;
 }
 
 /* The writer thread has stopped, so the store is this thread's again.

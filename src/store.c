@@ -77,12 +77,7 @@ static const char *const sql_text[SQL_COUNT] = {
                        " WHERE id = ?",
     [SQL_DELETE_ERRORS] = "DELETE FROM decode_errors WHERE run_id = ?",
     [SQL_INSERT_ERROR] = "INSERT INTO decode_errors (run_id, reason, count) VALUES (?, ?, ?)",
-    /* Written once a run, but a pair written again widens its times
-     * rather than failing the run. */
-    [SQL_UPSERT_NAME] = "INSERT INTO names (run_id, name, address, first_seen, last_seen)"
-                        " VALUES (?1, ?2, ?3, ?4, ?5)"
-                        " ON CONFLICT (run_id, name, address) DO UPDATE SET"
-                        " first_seen = min(first_seen, ?4), last_seen = max(last_seen, ?5)",
+    /* SQL_UPSERT_NAME and SQL_UPSERT_NAMES: name_upsert_sql(). */
 };
 
 #define FLOW_COLUMNS                                                                               \
@@ -92,9 +87,7 @@ static const char *const sql_text[SQL_COUNT] = {
     " icmp_error_code, icmp_error_v6, icmp_error_from, end_reason, app_proto, server_name,"        \
     " tls_version, dns_name"
 
-/* The parameters of one flow in an upsert, numbered from 1 as
- * bind_flow() binds them: the id last, after the 31 other columns in
- * FLOW_COLUMNS order. */
+/* The parameters of one flow, one a column in FLOW_COLUMNS order. */
 #define FLOW_PARAMS 32
 
 /* The columns a flow written again updates: all but those that name it
@@ -122,33 +115,57 @@ static void append_sql(char *sql, size_t size, size_t *n, const char *fmt, ...)
     *n = k < 0 || (size_t)k >= size - *n ? size : *n + (size_t)k;
 }
 
-/* The upsert of `rows` flows in one statement, row r binding parameters
- * r * FLOW_PARAMS + 1 to (r + 1) * FLOW_PARAMS; NULL out of memory. */
-static char *flow_upsert_sql(int rows)
+/* "head (?1, ?2, ...), (...) tail": an insert of `rows` rows of nparams
+ * parameters each, row r binding r * nparams + 1 to (r + 1) * nparams in
+ * its columns' order; NULL out of memory. */
+static char *insert_sql(const char *head, int nparams, int rows, const char *tail)
 {
-    /* The columns and the update take about 2 KB; a parameter at most
-     * ", ?NNNNN". */
-    size_t size = 4096 + (size_t)rows * FLOW_PARAMS * 8, n = 0;
+    /* A parameter takes at most ", ?NNNNN". */
+    size_t size = strlen(head) + strlen(tail) + (size_t)rows * ((size_t)nparams * 8 + 4) + 1, n = 0;
     char *sql = malloc(size);
     if (!sql)
         return NULL;
-    append_sql(sql, size, &n, "INSERT INTO flows (" FLOW_COLUMNS ") VALUES ");
+    append_sql(sql, size, &n, "%s", head);
     for (int r = 0; r < rows; r++) {
-        int base = r * FLOW_PARAMS;
-        append_sql(sql, size, &n, "%s(?%d", r ? ", " : "", base + FLOW_PARAMS);
-        for (int i = 1; i < FLOW_PARAMS; i++)
-            append_sql(sql, size, &n, ", ?%d", base + i);
+        for (int i = 1; i <= nparams; i++)
+            append_sql(sql, size, &n, "%s?%d", i > 1 ? ", " : r ? ", (" : "(", r * nparams + i);
         append_sql(sql, size, &n, ")");
     }
-    append_sql(sql, size, &n, " ON CONFLICT (id) DO UPDATE SET");
-    for (size_t i = 0; i < sizeof flow_updated / sizeof *flow_updated; i++)
-        append_sql(sql, size, &n, "%s %s = excluded.%s", i ? "," : "", flow_updated[i],
-                   flow_updated[i]);
+    append_sql(sql, size, &n, "%s", tail);
     if (n >= size) { /* cannot be, with the room above; refused rather than cut */
         free(sql);
         return NULL;
     }
     return sql;
+}
+
+/* The upsert of `rows` flows in one statement. */
+static char *flow_upsert_sql(int rows)
+{
+    char tail[2048];
+    size_t n = 0;
+
+    append_sql(tail, sizeof tail, &n, " ON CONFLICT (id) DO UPDATE SET");
+    for (size_t i = 0; i < sizeof flow_updated / sizeof *flow_updated; i++)
+        append_sql(tail, sizeof tail, &n, "%s %s = excluded.%s", i ? "," : "", flow_updated[i],
+                   flow_updated[i]);
+    if (n >= sizeof tail)
+        return NULL;
+    return insert_sql("INSERT INTO flows (" FLOW_COLUMNS ") VALUES ", FLOW_PARAMS, rows, tail);
+}
+
+/* The parameters of one row of the names table. */
+#define NAME_PARAMS 5
+
+/* The upsert of `rows` rows of the names table: a pair written again
+ * (a capture's checkpoints) widens its times rather than failing the run. */
+static char *name_upsert_sql(int rows)
+{
+    return insert_sql("INSERT INTO names (run_id, name, address, first_seen, last_seen) VALUES ",
+                      NAME_PARAMS, rows,
+                      " ON CONFLICT (run_id, name, address) DO UPDATE SET"
+                      " first_seen = min(first_seen, excluded.first_seen),"
+                      " last_seen = max(last_seen, excluded.last_seen)");
 }
 
 static const char *const end_names[] = {
@@ -413,9 +430,11 @@ static int prepare(struct fa_store *s, const char *sql, sqlite3_stmt **st, char 
     return 0;
 }
 
-static int prepare_flow_upsert(struct fa_store *s, int rows, sqlite3_stmt **st, char *errbuf)
+/* Prepares the statement whose text make(rows) gives. */
+static int prepare_made(struct fa_store *s, char *(*make)(int), int rows, sqlite3_stmt **st,
+                        char *errbuf)
 {
-    char *sql = flow_upsert_sql(rows);
+    char *sql = make(rows);
     int rc = prepare(s, sql, st, errbuf);
     free(sql);
     return rc;
@@ -426,8 +445,13 @@ static int prepare_statements(struct fa_store *s, char *errbuf)
     for (int i = 0; i < SQL_COUNT; i++)
         if (sql_text[i] && prepare(s, sql_text[i], &s->stmt[i], errbuf) < 0)
             return -1;
-    if (prepare_flow_upsert(s, 1, &s->stmt[SQL_UPSERT_FLOW], errbuf) < 0 ||
-        prepare_flow_upsert(s, FA_STORE_FLOWS_A_STATEMENT, &s->stmt[SQL_UPSERT_FLOWS], errbuf) < 0)
+    sqlite3_stmt **st = s->stmt;
+    if (prepare_made(s, flow_upsert_sql, 1, &st[SQL_UPSERT_FLOW], errbuf) < 0 ||
+        prepare_made(s, flow_upsert_sql, FA_STORE_ROWS_A_STATEMENT, &st[SQL_UPSERT_FLOWS], errbuf) <
+            0 ||
+        prepare_made(s, name_upsert_sql, 1, &st[SQL_UPSERT_NAME], errbuf) < 0 ||
+        prepare_made(s, name_upsert_sql, FA_STORE_ROWS_A_STATEMENT, &st[SQL_UPSERT_NAMES], errbuf) <
+            0)
         return -1;
     return 0;
 }
@@ -660,43 +684,43 @@ static void bind_flow(struct fa_store *s, sqlite3_stmt *st, int base,
     const char *app;
 
     fa_store_uid(s->run_id, r->seq, tx->uid);
-    sqlite3_bind_int64(st, base + 1, s->run_id);
-    sqlite3_bind_int64(st, base + 2, (sqlite3_int64)r->seq);
-    sqlite3_bind_int64(st, base + FLOW_PARAMS, s->run_id << ROW_BITS | (sqlite3_int64)r->row);
-    sqlite3_bind_text(st, base + 3, tx->uid, -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, base + 4, r->ip_version);
-    sqlite3_bind_int(st, base + 5, r->proto);
-    sqlite3_bind_text(st, base + 6, fa_addr_str(&r->orig_h, tx->orig), -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, base + 7, r->orig_p);
-    sqlite3_bind_text(st, base + 8, fa_addr_str(&r->resp_h, tx->resp), -1, SQLITE_STATIC);
-    sqlite3_bind_int(st, base + 9, r->resp_p);
-    sqlite3_bind_double(st, base + 10, fa_store_ns_to_secs(r->first_ns));
-    sqlite3_bind_double(st, base + 11, fa_store_ns_to_secs(r->last_ns));
-    sqlite3_bind_int64(st, base + 12, (sqlite3_int64)r->orig_pkts);
-    sqlite3_bind_int64(st, base + 13, (sqlite3_int64)r->orig_ip_bytes);
-    sqlite3_bind_int64(st, base + 14, (sqlite3_int64)r->orig_bytes);
-    sqlite3_bind_int64(st, base + 15, (sqlite3_int64)r->resp_pkts);
-    sqlite3_bind_int64(st, base + 16, (sqlite3_int64)r->resp_ip_bytes);
-    sqlite3_bind_int64(st, base + 17, (sqlite3_int64)r->resp_bytes);
-    sqlite3_bind_text(st, base + 18, r->conn_state, strnlen(r->conn_state, sizeof r->conn_state),
+    sqlite3_bind_int64(st, base + 1, s->run_id << ROW_BITS | (sqlite3_int64)r->row);
+    sqlite3_bind_int64(st, base + 2, s->run_id);
+    sqlite3_bind_int64(st, base + 3, (sqlite3_int64)r->seq);
+    sqlite3_bind_text(st, base + 4, tx->uid, -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, base + 5, r->ip_version);
+    sqlite3_bind_int(st, base + 6, r->proto);
+    sqlite3_bind_text(st, base + 7, fa_addr_str(&r->orig_h, tx->orig), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, base + 8, r->orig_p);
+    sqlite3_bind_text(st, base + 9, fa_addr_str(&r->resp_h, tx->resp), -1, SQLITE_STATIC);
+    sqlite3_bind_int(st, base + 10, r->resp_p);
+    sqlite3_bind_double(st, base + 11, fa_store_ns_to_secs(r->first_ns));
+    sqlite3_bind_double(st, base + 12, fa_store_ns_to_secs(r->last_ns));
+    sqlite3_bind_int64(st, base + 13, (sqlite3_int64)r->orig_pkts);
+    sqlite3_bind_int64(st, base + 14, (sqlite3_int64)r->orig_ip_bytes);
+    sqlite3_bind_int64(st, base + 15, (sqlite3_int64)r->orig_bytes);
+    sqlite3_bind_int64(st, base + 16, (sqlite3_int64)r->resp_pkts);
+    sqlite3_bind_int64(st, base + 17, (sqlite3_int64)r->resp_ip_bytes);
+    sqlite3_bind_int64(st, base + 18, (sqlite3_int64)r->resp_bytes);
+    sqlite3_bind_text(st, base + 19, r->conn_state, strnlen(r->conn_state, sizeof r->conn_state),
                       SQLITE_STATIC);
-    sqlite3_bind_text(st, base + 19, r->history, strnlen(r->history, sizeof r->history),
+    sqlite3_bind_text(st, base + 20, r->history, strnlen(r->history, sizeof r->history),
                       SQLITE_STATIC);
-    sqlite3_bind_int64(st, base + 20, r->syn_count);
-    bind_secs_or_null(st, base + 21, r->syn_to_synack_ns >= 0, r->syn_to_synack_ns);
-    bind_secs_or_null(st, base + 22, r->synack_to_ack_ns >= 0, r->synack_to_ack_ns);
-    bind_count_or_null(st, base + 23, r->has_icmp_error, r->icmp_error_type);
-    bind_count_or_null(st, base + 24, r->has_icmp_error, r->icmp_error_code);
-    bind_count_or_null(st, base + 25, r->has_icmp_error, r->icmp_error_v6 != 0);
-    bind_static_or_null(st, base + 26,
+    sqlite3_bind_int64(st, base + 21, r->syn_count);
+    bind_secs_or_null(st, base + 22, r->syn_to_synack_ns >= 0, r->syn_to_synack_ns);
+    bind_secs_or_null(st, base + 23, r->synack_to_ack_ns >= 0, r->synack_to_ack_ns);
+    bind_count_or_null(st, base + 24, r->has_icmp_error, r->icmp_error_type);
+    bind_count_or_null(st, base + 25, r->has_icmp_error, r->icmp_error_code);
+    bind_count_or_null(st, base + 26, r->has_icmp_error, r->icmp_error_v6 != 0);
+    bind_static_or_null(st, base + 27,
                         r->has_icmp_error ? fa_addr_str(&r->icmp_error_from, tx->from) : NULL);
-    sqlite3_bind_text(st, base + 27, end, -1, SQLITE_STATIC);
+    sqlite3_bind_text(st, base + 28, end, -1, SQLITE_STATIC);
     /* fa_app_name() gives "" for unknown (or out-of-range) protocols. */
     app = fa_app_name((enum fa_app)r->app_proto);
-    bind_static_or_null(st, base + 28, app[0] ? app : NULL);
-    bind_name_or_null(st, base + 29, r->server_name, sizeof r->server_name);
-    bind_static_or_null(st, base + 30, fa_store_tls_version_name(r->tls_version));
-    bind_name_or_null(st, base + 31, r->dns_name, sizeof r->dns_name);
+    bind_static_or_null(st, base + 29, app[0] ? app : NULL);
+    bind_name_or_null(st, base + 30, r->server_name, sizeof r->server_name);
+    bind_static_or_null(st, base + 31, fa_store_tls_version_name(r->tls_version));
+    bind_name_or_null(st, base + 32, r->dns_name, sizeof r->dns_name);
 }
 
 /* The end reason of rec as stored, or NULL with errbuf when rec cannot be
@@ -723,12 +747,12 @@ static const char *checked_end(struct fa_store *s, const struct fa_flow_record *
 int fa_store_put_flows(struct fa_store *s, const struct fa_flow_record *recs, size_t n,
                        char *errbuf)
 {
-    struct flow_text tx[FA_STORE_FLOWS_A_STATEMENT];
+    struct flow_text tx[FA_STORE_ROWS_A_STATEMENT];
 
     if (need_run(s, errbuf) < 0)
         return -1;
     while (n > 0) {
-        size_t k = n >= FA_STORE_FLOWS_A_STATEMENT ? FA_STORE_FLOWS_A_STATEMENT : 1;
+        size_t k = n >= FA_STORE_ROWS_A_STATEMENT ? FA_STORE_ROWS_A_STATEMENT : 1;
         sqlite3_stmt *st = s->stmt[k == 1 ? SQL_UPSERT_FLOW : SQL_UPSERT_FLOWS];
         for (size_t i = 0; i < k; i++) {
             const char *end = checked_end(s, &recs[i], errbuf);
@@ -749,22 +773,39 @@ int fa_store_put_flow(struct fa_store *s, const struct fa_flow_record *rec, char
     return fa_store_put_flows(s, rec, 1, errbuf);
 }
 
-int fa_store_put_name(struct fa_store *s, const char *name, const struct fa_addr *addr,
-                      int64_t first_ns, int64_t last_ns, char *errbuf)
+int fa_store_put_names(struct fa_store *s, const struct fa_name_row *rows, size_t n, char *errbuf)
 {
-    sqlite3_stmt *st = s->stmt[SQL_UPSERT_NAME];
-    char text[FA_ADDR_STRLEN];
+    char text[FA_STORE_ROWS_A_STATEMENT][FA_ADDR_STRLEN];
 
     if (need_run(s, errbuf) < 0)
         return -1;
-    /* Bound SQLITE_STATIC, as a flow's text is (struct flow_text): both
-     * strings outlive the step, and each name binds every parameter again. */
-    sqlite3_bind_int64(st, 1, s->run_id);
-    sqlite3_bind_text(st, 2, name, -1, SQLITE_STATIC);
-    sqlite3_bind_text(st, 3, fa_addr_str(addr, text), -1, SQLITE_STATIC);
-    sqlite3_bind_double(st, 4, fa_store_ns_to_secs(first_ns));
-    sqlite3_bind_double(st, 5, fa_store_ns_to_secs(last_ns));
-    return fa_store_step_done(s, st, "cannot store name", errbuf);
+    while (n > 0) {
+        size_t k = n >= FA_STORE_ROWS_A_STATEMENT ? FA_STORE_ROWS_A_STATEMENT : 1;
+        sqlite3_stmt *st = s->stmt[k == 1 ? SQL_UPSERT_NAME : SQL_UPSERT_NAMES];
+        /* Bound SQLITE_STATIC, as a flow's text is (struct flow_text): the
+         * strings outlive the step, and each statement binds every
+         * parameter again. */
+        for (size_t i = 0; i < k; i++) {
+            int base = (int)i * NAME_PARAMS;
+            sqlite3_bind_int64(st, base + 1, s->run_id);
+            sqlite3_bind_text(st, base + 2, rows[i].name, -1, SQLITE_STATIC);
+            sqlite3_bind_text(st, base + 3, fa_addr_str(rows[i].addr, text[i]), -1, SQLITE_STATIC);
+            sqlite3_bind_double(st, base + 4, fa_store_ns_to_secs(rows[i].first_ns));
+            sqlite3_bind_double(st, base + 5, fa_store_ns_to_secs(rows[i].last_ns));
+        }
+        if (fa_store_step_done(s, st, "cannot store name", errbuf) < 0)
+            return -1;
+        rows += k;
+        n -= k;
+    }
+    return 0;
+}
+
+int fa_store_put_name(struct fa_store *s, const char *name, const struct fa_addr *addr,
+                      int64_t first_ns, int64_t last_ns, char *errbuf)
+{
+    struct fa_name_row row = {name, addr, first_ns, last_ns};
+    return fa_store_put_names(s, &row, 1, errbuf);
 }
 
 static int put_decode_errors(struct fa_store *s, const uint64_t *counts, char *errbuf)

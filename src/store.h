@@ -116,11 +116,12 @@ int fa_store_begin(struct fa_store *s, char *errbuf);
  * begun last.  Returns 0, or -1 with errbuf. */
 int fa_store_put_flow(struct fa_store *s, const struct fa_flow_record *rec, char *errbuf);
 
-/* Flows a statement of fa_store_put_flows() writes: each statement costs
- * about as much as a flow, so writing 16 in one takes a sixth off. */
-#define FA_STORE_FLOWS_A_STATEMENT 16
+/* Rows a statement of fa_store_put_flows() and fa_store_put_names()
+ * writes: each statement costs about as much as a flow, so writing 16 in
+ * one takes a sixth off. */
+#define FA_STORE_ROWS_A_STATEMENT 16
 
-/* fa_store_put_flow() for n flows, FA_STORE_FLOWS_A_STATEMENT to a
+/* fa_store_put_flow() for n flows, FA_STORE_ROWS_A_STATEMENT to a
  * statement.  On error, errbuf names the first flow refused, and none of
  * its statement's flows is written (those of earlier statements are, in
  * the transaction). */
@@ -132,6 +133,17 @@ int fa_store_put_flows(struct fa_store *s, const struct fa_flow_record *recs, si
  * Returns 0, or -1 with errbuf. */
 int fa_store_put_name(struct fa_store *s, const char *name, const struct fa_addr *addr,
                       int64_t first_ns, int64_t last_ns, char *errbuf);
+
+/* A row of the names table, as fa_store_put_name() takes it. */
+struct fa_name_row {
+    const char *name;
+    const struct fa_addr *addr;
+    int64_t first_ns, last_ns;
+};
+
+/* fa_store_put_name() for n rows, FA_STORE_ROWS_A_STATEMENT to a
+ * statement. */
+int fa_store_put_names(struct fa_store *s, const struct fa_name_row *rows, size_t n, char *errbuf);
 
 /* Writes the run's totals; ended_ns != 0 marks the run finished. */
 int fa_store_put_totals(struct fa_store *s, const struct fa_run_totals *totals, char *errbuf);

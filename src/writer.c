@@ -94,11 +94,11 @@ static void unpack(const struct handover *h, const struct queued *q, struct fa_f
 static int write_batch(struct fa_writer *w, const struct handover *h, size_t from, size_t to,
                        const struct fa_run_totals *totals)
 {
-    struct fa_flow_record r[FA_STORE_FLOWS_A_STATEMENT];
+    struct fa_flow_record r[FA_STORE_ROWS_A_STATEMENT];
     if (fa_store_begin(w->store, w->errbuf) < 0)
         return -1;
     for (size_t i = from; i < to;) {
-        size_t n = to - i < FA_STORE_FLOWS_A_STATEMENT ? to - i : FA_STORE_FLOWS_A_STATEMENT;
+        size_t n = to - i < FA_STORE_ROWS_A_STATEMENT ? to - i : FA_STORE_ROWS_A_STATEMENT;
         for (size_t k = 0; k < n; k++)
             unpack(h, &h->recs[i + k], &r[k]);
         if (fa_store_put_flows(w->store, r, n, w->errbuf) < 0)

@@ -718,6 +718,51 @@ static void test_names_table(void **state)
  * user_version 2, one run with one flow.  Read-only it is refused; opened
  * for writing it is migrated, the old flow reads back as it was with no
  * names, and new flows are stored with theirs. */
+/* Rows of the names table written several to a statement read back as
+ * written; a pair given twice, in one statement or two, widens its times. */
+static void test_names_many(void **state)
+{
+    const char *path = db_path("names_many.db");
+    struct fa_store *s = open_ok(path, 0);
+    enum { K = FA_STORE_ROWS_A_STATEMENT, N = 2 * K + 3 };
+    struct fa_addr a[N];
+    struct fa_name_row rows[N];
+    char names[N][32], err[FA_STORE_ERRBUF_SIZE] = "";
+
+    (void)state;
+    begin_run(s, "dns");
+    for (int i = 0; i < N; i++) {
+        snprintf(names[i], sizeof names[i], "h%02d.example.com", i);
+        a[i] = addr("192.0.2.1");
+        a[i].b[15] = (uint8_t)(i + 1);
+        rows[i] = (struct fa_name_row){names[i], &a[i], 1700000000000000000 + i * 1000000000LL,
+                                       1700000000000000000 + i * 1000000000LL + 500000};
+    }
+    /* The last row of the first statement again, wider, in the same one. */
+    rows[K - 1] = rows[K - 2];
+    rows[K - 1].first_ns -= 3000000000LL;
+    assert_int_equal(fa_store_begin(s, err), 0);
+    assert_int_equal(fa_store_put_names(s, rows, N, err), 0);
+    /* And the first row again in a statement of its own, later. */
+    rows[0].last_ns += 7000000000LL;
+    assert_int_equal(fa_store_put_names(s, rows, 1, err), 0);
+    commit(s);
+    fa_store_close(s);
+
+    assert_int_equal(sql_int(path, "SELECT count(*) FROM names"), N - 1);
+    assert_string_equal(sql_row(path, "SELECT address, printf('%.6f', first_seen),"
+                                      " printf('%.6f', last_seen) FROM names"
+                                      " WHERE name = 'h00.example.com'"),
+                        "192.0.2.1|1700000000.000000|1700000007.000500");
+    assert_string_equal(sql_row(path, "SELECT address, printf('%.6f', first_seen),"
+                                      " printf('%.6f', last_seen) FROM names"
+                                      " WHERE name = 'h14.example.com'"),
+                        "192.0.2.15|1700000011.000000|1700000014.000500");
+    assert_string_equal(sql_row(path, "SELECT address, printf('%.6f', first_seen) FROM names"
+                                      " WHERE name = 'h34.example.com'"),
+                        "192.0.2.35|1700000034.000000");
+}
+
 static void test_migrate_from_version_2(void **state)
 {
     const char *path = db_path("v2.db");
@@ -949,7 +994,7 @@ static void test_put_flows(void **state)
 {
     const char *path = db_path("many.db");
     struct fa_store *s = open_ok(path, 0);
-    enum { K = FA_STORE_FLOWS_A_STATEMENT, N = 2 * K + 5 };
+    enum { K = FA_STORE_ROWS_A_STATEMENT, N = 2 * K + 5 };
     struct fa_flow_record recs[N], more[2 * K];
     char err[FA_STORE_ERRBUF_SIZE] = "", want[FA_STORE_ERRBUF_SIZE];
 
@@ -1640,6 +1685,7 @@ int main(void)
         cmocka_unit_test(test_names_unknown),
         cmocka_unit_test(test_names_checkpoint),
         cmocka_unit_test(test_names_table),
+        cmocka_unit_test(test_names_many),
         cmocka_unit_test(test_migrate_from_version_2),
         cmocka_unit_test(test_migrate_from_version_4),
         cmocka_unit_test(test_times_keep_microseconds),
