@@ -51,7 +51,7 @@ static const char usage_text[] =
     "  --name-bytes N        bytes of each stream direction looked at for names (8192)\n"
     "  --max-flows N         flows kept in memory (default 1000000); the idlest are\n"
     "                        written early when full, and counted as evicted;\n"
-    "                        memory stays under 56 MiB + N x 480 bytes\n"
+    "                        memory stays under 64 MiB + N x 480 bytes\n"
     "  --attempt-timeout SEC unanswered TCP attempt (default 5)\n"
     "  --tcp-timeout SEC     TCP inactivity (default 300)\n"
     "  --udp-timeout SEC     UDP inactivity (default 60)\n"
