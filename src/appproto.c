@@ -1200,7 +1200,7 @@ static enum probe probe_dns_response(const uint8_t *d, size_t len, struct fa_app
 /* What a probe starts from: nothing known.  Only the first byte of
  * server_name is cleared, as a probe writes the name whole or not at all:
  * clearing all of it for each of eight probes, on every look at a
- * stream's first bytes, was the larger part of looking. */
+ * stream's first bytes, was about half the work of looking. */
 static void clear_info(struct fa_app_info *i)
 {
     i->app = FA_APP_UNKNOWN;
@@ -1209,8 +1209,9 @@ static void clear_info(struct fa_app_info *i)
     i->incomplete = 0;
 }
 
-/* A probe's verdict into *to, which is all zero: the bytes past the name
- * stay zero, so that equal verdicts are equal structs. */
+/* A probe's verdict into *to, the name up to its end only: the result,
+ * cleared whole first, keeps zeros past the name, so that equal verdicts
+ * are equal structs. */
 static void copy_info(struct fa_app_info *to, const struct fa_app_info *from)
 {
     size_t n = strnlen(from->server_name, sizeof from->server_name - 1);

@@ -87,8 +87,10 @@ static const char *const sql_text[SQL_COUNT] = {
     " icmp_error_code, icmp_error_v6, icmp_error_from, end_reason, app_proto, server_name,"        \
     " tls_version, dns_name"
 
-/* The parameters of one flow, one a column in FLOW_COLUMNS order. */
+/* A flow's parameters: one for each column, in FLOW_COLUMNS order. */
 #define FLOW_PARAMS 32
+_Static_assert(FA_STORE_ROWS_A_STATEMENT *FLOW_PARAMS <= 999,
+               "a statement's parameters within SQLite's oldest limit");
 
 /* The columns a flow written again updates: all but those that name it
  * (id, run_id, seq, uid). */
@@ -347,12 +349,12 @@ static int check_database(struct fa_store *s, enum fa_store_mode mode, int64_t *
  * quarter as many pages as with its default 4 KiB, and a writer spends
  * about a tenth less on each flow.  It takes effect only on a database
  * not yet written: one made earlier keeps its own. */
-#define PAGE_SIZE 16384
+#define FA_PAGE_SIZE 16384
 
 /* How much the WAL grows before it is checkpointed, whatever the page
  * size: SQLite's default of 1000 pages of 4 KiB.  The last checkpoint
  * runs as the store closes, at the end of a run, which waits for it. */
-#define WAL_CHECKPOINT_BYTES (1000 * 4096)
+#define FA_WAL_CHECKPOINT_BYTES (1000 * 4096)
 
 /* WAL lets readers run while a capture writes; NORMAL skips the fsync of
  * each commit, which WAL makes safe against corruption (a crash loses at
@@ -371,14 +373,14 @@ static int configure_writer(struct fa_store *s, char *errbuf)
     }
     /* SQLite counted its page cache (2000 KiB by default) in pages of the
      * size it had before: said again, it counts the new ones. */
-    snprintf(sql, sizeof sql, "PRAGMA page_size = %d; PRAGMA cache_size = -2000", PAGE_SIZE);
+    snprintf(sql, sizeof sql, "PRAGMA page_size = %d; PRAGMA cache_size = -2000", FA_PAGE_SIZE);
     if (exec_sql(s, sql, "cannot set the page size", errbuf) < 0 ||
         exec_sql(s, "PRAGMA journal_mode = WAL", "cannot set WAL mode", errbuf) < 0 ||
         exec_sql(s, "PRAGMA synchronous = NORMAL", "cannot set synchronous mode", errbuf) < 0 ||
         query_int(s, "PRAGMA page_size", &page_size, errbuf) < 0)
         return -1;
     snprintf(sql, sizeof sql, "PRAGMA wal_autocheckpoint = %lld",
-             (long long)(WAL_CHECKPOINT_BYTES / (page_size > 0 ? page_size : 4096)));
+             (long long)(FA_WAL_CHECKPOINT_BYTES / (page_size > 0 ? page_size : 4096)));
     return exec_sql(s, sql, "cannot set the WAL checkpoint", errbuf);
 }
 

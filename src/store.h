@@ -122,9 +122,10 @@ int fa_store_put_flow(struct fa_store *s, const struct fa_flow_record *rec, char
 #define FA_STORE_ROWS_A_STATEMENT 16
 
 /* fa_store_put_flow() for n flows, FA_STORE_ROWS_A_STATEMENT to a
- * statement.  On error, errbuf names the first flow refused, and none of
- * its statement's flows is written (those of earlier statements are, in
- * the transaction). */
+ * statement.  On error none of the failed statement's flows is written
+ * (those of earlier statements are, in the transaction), and errbuf says
+ * why, naming the flow when it is one the store refuses (an unknown end
+ * reason, a row out of range). */
 int fa_store_put_flows(struct fa_store *s, const struct fa_flow_record *recs, size_t n,
                        char *errbuf);
 

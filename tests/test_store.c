@@ -714,10 +714,6 @@ static void test_names_table(void **state)
     assert_int_equal(sql_int(path, "SELECT count(*) FROM names WHERE run_id = 2"), 1);
 }
 
-/* A database as the previous flowaudit left it: 001 and 002 applied,
- * user_version 2, one run with one flow.  Read-only it is refused; opened
- * for writing it is migrated, the old flow reads back as it was with no
- * names, and new flows are stored with theirs. */
 /* Rows of the names table written several to a statement read back as
  * written; a pair given twice, in one statement or two, widens its times. */
 static void test_names_many(void **state)
@@ -763,6 +759,10 @@ static void test_names_many(void **state)
                         "192.0.2.35|1700000034.000000");
 }
 
+/* A database as the previous flowaudit left it: 001 and 002 applied,
+ * user_version 2, one run with one flow.  Read-only it is refused; opened
+ * for writing it is migrated, the old flow reads back as it was with no
+ * names, and new flows are stored with theirs. */
 static void test_migrate_from_version_2(void **state)
 {
     const char *path = db_path("v2.db");
