@@ -302,8 +302,9 @@ struct predecoded {
     struct fa_packet pkt;
 };
 
-/* What decoding a handle's packets takes, copied for the read-ahead
- * thread so that it shares no memory with this one's per-packet writes. */
+/* What decoding a handle's packets takes, copied out of the run for the
+ * read-ahead thread, which so never reads the run this thread writes for
+ * every packet.  The copy lives on this thread's stack for the read. */
 struct decode_args {
     int dlt;
     unsigned flags;
@@ -909,12 +910,23 @@ static int open_store(struct run *r)
     return 0;
 }
 
-/* Writing the names table: a commit every FA_WRITER_BATCH rows, so the
- * write lock is held no longer than for a batch of flows. */
+/* Writing the names table: FA_STORE_ROWS_A_STATEMENT rows to a statement,
+ * and a commit every FA_WRITER_BATCH rows, so the write lock is held no
+ * longer than for a batch of flows.  The rows point into the names table,
+ * which does not change until the run is written. */
 struct name_writer {
     struct run *r;
     size_t in_batch;
+    struct fa_name_row rows[FA_STORE_ROWS_A_STATEMENT];
+    size_t n;
 };
+
+static int flush_names(struct name_writer *w)
+{
+    size_t n = w->n;
+    w->n = 0;
+    return n ? fa_store_put_names(w->r->store, w->rows, n, w->r->errbuf) : 0;
+}
 
 static int put_name(void *ctx, const char *name, const struct fa_addr *addr, int64_t first_ns,
                     int64_t last_ns)
@@ -924,12 +936,13 @@ static int put_name(void *ctx, const char *name, const struct fa_addr *addr, int
     char *err = w->r->errbuf;
 
     if (w->in_batch == FA_WRITER_BATCH) {
-        if (fa_store_commit(s, err) < 0 || fa_store_begin(s, err) < 0)
+        if (flush_names(w) < 0 || fa_store_commit(s, err) < 0 || fa_store_begin(s, err) < 0)
             return -1;
         w->in_batch = 0;
     }
     w->in_batch++;
-    return fa_store_put_name(s, name, addr, first_ns, last_ns, err) < 0 ? -1 : 0;
+    w->rows[w->n++] = (struct fa_name_row){name, addr, first_ns, last_ns};
+    return w->n == FA_STORE_ROWS_A_STATEMENT ? flush_names(w) : 0;
 }
 
 /* The names as store_names() writes them: sorted by name, the first
@@ -979,17 +992,14 @@ static void sort_names(struct run *r, struct name_rows *rows)
 
 static int put_names(struct run *r, const struct name_rows *rows)
 {
-    struct name_writer w = {r, 0};
+    struct name_writer w = {.r = r};
+    int rc = 0;
     if (rows->unsorted)
-        return fa_names_each(r->names, put_name, &w);
-    for (size_t i = 0; i < rows->n; i += FA_WRITER_BATCH) {
-        size_t n = rows->n - i < FA_WRITER_BATCH ? rows->n - i : FA_WRITER_BATCH;
-        if ((i > 0 && (fa_store_commit(r->store, r->errbuf) < 0 ||
-                       fa_store_begin(r->store, r->errbuf) < 0)) ||
-            fa_store_put_names(r->store, rows->v + i, n, r->errbuf) < 0)
-            return -1;
-    }
-    return 0;
+        rc = fa_names_each(r->names, put_name, &w);
+    for (size_t i = 0; i < rows->n && rc == 0; i++)
+        rc =
+            put_name(&w, rows->v[i].name, rows->v[i].addr, rows->v[i].first_ns, rows->v[i].last_ns);
+    return rc ? -1 : flush_names(&w);
 }
 
 /* The writer thread has stopped, so the store is this thread's again.
