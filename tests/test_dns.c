@@ -131,6 +131,17 @@ static void rr_a(struct msg *m, uint32_t ttl, const uint8_t a[4])
     rr_end(m, at);
 }
 
+/* An MX record owned by the question's name, exchange that name too:
+ * well formed, of a type no answer is taken from. */
+static void rr_mx(struct msg *m)
+{
+    ptr(m, 12);
+    size_t at = rr_fixed(m, 15, 1, 30);
+    put16(m, 10);
+    ptr(m, 12);
+    rr_end(m, at);
+}
+
 /* ---- parsing ------------------------------------------------------------- */
 
 struct seen {
@@ -239,11 +250,7 @@ static void test_compression(void **state)
     ptr(&m, prev_owner);
     rr_a(&m, 20, a2);
     /* an MX record: checked, not reported */
-    ptr(&m, 12);
-    size_t at = rr_fixed(&m, 15, 1, 30);
-    put16(&m, 10);
-    ptr(&m, 12);
-    rr_end(&m, at);
+    rr_mx(&m);
     /* a CHAOS-class A record: not reported */
     ptr(&m, 12);
     rr_a(&m, 40, a3);
@@ -578,13 +585,9 @@ static void test_check_and_report(void **state)
     memset(&m, 0, sizeof m);
     header(&m, QR | RA, 1, 3, 0, 0);
     question(&m, "a.example", 1);
+    rr_mx(&m);
     ptr(&m, 12);
-    size_t at = rr_fixed(&m, 15, 1, 30);
-    put16(&m, 10);
-    ptr(&m, 12);
-    rr_end(&m, at);
-    ptr(&m, 12);
-    at = rr_fixed(&m, 1, 3, 30);
+    size_t at = rr_fixed(&m, 1, 3, 30);
     put(&m, "\1\2\3\4", 4);
     rr_end(&m, at);
     ptr(&m, 12);

@@ -759,6 +759,24 @@ static void test_names_many(void **state)
                         "192.0.2.35|1700000034.000000");
 }
 
+/* A database as a flowaudit whose schema stopped at `version` left it:
+ * the first `version` schema files applied, marked as ours.  Open, for
+ * the caller's rows. */
+static sqlite3 *old_database(const char *path, int version)
+{
+    char sql[128];
+    sqlite3 *db;
+
+    assert_true(fa_schema_count > (size_t)version);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    for (int i = 0; i < version; i++)
+        assert_int_equal(sqlite3_exec(db, fa_schema[i], NULL, NULL, NULL), SQLITE_OK);
+    snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = %d", 0x46417564,
+             version);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    return db;
+}
+
 /* A database as the previous flowaudit left it: 001 and 002 applied,
  * user_version 2, one run with one flow.  Read-only it is refused; opened
  * for writing it is migrated, the old flow reads back as it was with no
@@ -767,18 +785,13 @@ static void test_migrate_from_version_2(void **state)
 {
     const char *path = db_path("v2.db");
     struct fa_flow_record old = fixed_flow(0), named = fixed_flow(0);
-    char sql[128], want[FA_STORE_ERRBUF_SIZE];
+    char want[FA_STORE_ERRBUF_SIZE];
     struct fa_store *s;
     struct collected *c;
     sqlite3 *db;
 
     (void)state;
-    assert_true(fa_schema_count >= 3);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    for (int i = 0; i < 2; i++)
-        assert_int_equal(sqlite3_exec(db, fa_schema[i], NULL, NULL, NULL), SQLITE_OK);
-    snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = 2", 0x46417564);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    db = old_database(path, 2);
     assert_int_equal(
         sqlite3_exec(
             db,
@@ -838,18 +851,12 @@ static void test_migrate_from_version_2(void **state)
 static void test_migrate_from_version_4(void **state)
 {
     const char *path = db_path("v4.db");
-    char sql[128];
     struct fa_flow_filter f;
     struct fa_store *s;
     sqlite3 *db;
 
     (void)state;
-    assert_true(fa_schema_count >= 5);
-    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-    for (int i = 0; i < 4; i++)
-        assert_int_equal(sqlite3_exec(db, fa_schema[i], NULL, NULL, NULL), SQLITE_OK);
-    snprintf(sql, sizeof sql, "PRAGMA application_id = %d; PRAGMA user_version = 4", 0x46417564);
-    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    db = old_database(path, 4);
     /* Run 1 wrote seq 2 then seq 1, with run 2's flow between them. */
     assert_int_equal(
         sqlite3_exec(db,
